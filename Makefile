@@ -1,0 +1,69 @@
+# Two commands matter: `make demo` and `make test`. Each sets up what is
+# missing (Debian packages, .venv from requirements.lock, NLU models) and
+# skips what is already there.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+APT_PACKAGES := espeak-ng libespeak-ng1 libportaudio2
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 3
+
+.PHONY: demo test setup system-deps models lint typecheck pytest bench clean
+
+demo: setup models
+	@echo "== English =="
+	printf 'open baking class\nhow do I bake bread\nhelp\nstop\n' | $(BIN)/voice shell --lang en
+	@echo "== 中文 =="
+	printf '打开烘焙课堂\n面包怎么做\n退出\n' | $(BIN)/voice shell --lang zh
+
+test: setup models lint typecheck pytest
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing >/dev/null \
+	      || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing >/dev/null; }; \
+	  else \
+	    echo "missing Debian packages:$$missing"; \
+	    echo "run: sudo apt-get install -y$$missing   (then run make again)"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+# Rasa 3.6.21 declares Python <3.11 but runs on 3.11: install the locked set
+# without the resolver (--no-deps), as ../shared/DESIGN.md describes.
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --ignore-requires-python -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+models: $(STAMP)
+	$(BIN)/voice train
+
+lint: $(STAMP)
+	$(BIN)/ruff check voice_runtime tests
+	$(BIN)/ruff format --check voice_runtime tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+bench: setup models
+	$(BIN)/voice bench nlu
+	$(BIN)/voice bench startup
+
+clean:
+	rm -rf $(VENV) models/nlu .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,122 @@
+"""`voice bench nlu|startup`: numbers, measured against plain Rasa in the same run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ..dialog.dialogtest import dialog_files, load_dialogs
+from ..dialog.turn import Session
+from ..errors import VoiceError
+from .common import build_assistant, project_of
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("what", choices=["nlu", "startup"])
+    parser.add_argument("--lang", choices=["en", "zh"], default="en")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="nlu: passes over the sentences; startup: runs of each shell")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.what == "nlu":
+        return bench_nlu(args)
+    return bench_startup(args)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def bench_nlu(args: argparse.Namespace) -> int:
+    """A turn through the router vs. a raw Agent.parse_message, interleaved."""
+    project = project_of(args)
+    sentences = [t.user for f in dialog_files([project.root / "tests" / "dialogs"])
+                 for d in load_dialogs(f) if d.language in (None, args.lang) for t in d.turns]
+    if not sentences:
+        raise VoiceError(f"no {args.lang} dialog test sentences to measure with")
+    assistant = build_assistant(args)
+    model = assistant.nlu.model(args.lang)
+    raw_loop = asyncio.new_event_loop()
+    raw: list[float] = []
+    routed: list[float] = []
+    for _ in range(args.rounds):
+        session = Session(language=args.lang)
+        for text in sentences:
+            start = time.perf_counter()
+            raw_loop.run_until_complete(model.agent.parse_message(text))
+            raw.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            assistant.handle(text, session)
+            routed.append(time.perf_counter() - start)
+    raw_loop.close()
+    print(f"nlu bench ({args.lang}): {len(sentences)} sentences x {args.rounds} rounds, "
+          "interleaved")
+    print(f"{'':28} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, values in (("rasa Agent.parse_message", raw), ("voice router turn", routed)):
+        print(f"{name:28} {percentile(values, .5) * 1e3:8.2f} {percentile(values, .99) * 1e3:8.2f}")
+    ratio50 = statistics.median(routed) / statistics.median(raw)
+    ratio99 = percentile(routed, .99) / percentile(raw, .99)
+    print(f"{'router / rasa':28} {ratio50:8.3f} {ratio99:8.3f}   (target: <= 1.10)")
+    return 0
+
+
+def bench_startup(args: argparse.Namespace) -> int:
+    """Process start to first answer: `voice shell` vs `rasa shell --model`, same model."""
+    project = project_of(args)
+    build_assistant(args).nlu.model(args.lang)  # make sure the model exists and is current
+    model = project.nlu_model_dir(args.lang) / "model.tar.gz"
+    text = "open baking class" if args.lang == "en" else "打开烘焙课堂"
+    bindir = Path(sys.executable).parent
+    rasa = shutil.which("rasa", path=str(bindir)) or shutil.which("rasa")
+    if rasa is None:
+        raise VoiceError("the 'rasa' command is not installed in this environment")
+    ours = [sys.executable, "-m", "voice_runtime.cli.main", "--project", str(project.root),
+            "shell", "--lang", args.lang, "--no-train"]
+    theirs = [rasa, "shell", "--model", str(model)]
+    timings: dict[str, list[float]] = {"voice shell": [], "rasa shell --model": []}
+    for _ in range(args.rounds):
+        timings["voice shell"].append(first_answer(ours, text, "answer"))
+        timings["rasa shell --model"].append(first_answer(theirs, text, '"intent"'))
+    print(f"startup bench ({args.lang}): process start to first answer, {args.rounds} runs each")
+    for name, values in timings.items():
+        print(f"{name:22} median {statistics.median(values):6.2f} s   "
+              f"min {min(values):6.2f} s   max {max(values):6.2f} s")
+    ratio = statistics.median(timings["voice shell"]) / statistics.median(
+        timings["rasa shell --model"])
+    print(f"{'voice / rasa':22} {ratio:6.3f}   (target: <= 0.5)")
+    return 0
+
+
+def first_answer(command: list[str], text: str, marker: str, timeout: float = 300) -> float:
+    """Seconds from starting `command` (with `text` on stdin) to a line containing `marker`."""
+    env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3")
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, env=env)
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(text.encode("utf-8") + b"\n")
+    process.stdin.flush()
+    try:
+        while time.perf_counter() - start < timeout:
+            ready, _, _ = select.select([process.stdout], [], [], 1.0)
+            if not ready:
+                continue
+            line = process.stdout.readline()
+            if not line:
+                raise VoiceError(f"{command[0]} exited before answering")
+            if marker in line.decode("utf-8", "replace"):
+                return time.perf_counter() - start
+        raise VoiceError(f"{command[0]} did not answer within {timeout:.0f} s")
+    finally:
+        process.kill()
+        process.wait()

@@ -1,0 +1,46 @@
+"""What several commands share: the project, its skills, and the assistant."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..dialog.router import Assistant, RouterSettings
+from ..nlu.engine import NluEngine
+from ..project import Project
+from ..skills.catalog import Catalog, load_catalog
+
+
+def project_of(args: argparse.Namespace) -> Project:
+    return Project.locate(args.project)
+
+
+def err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def load_skills(project: Project, paths: list[Path] | None = None) -> Catalog:
+    """The usable skills; says on stderr which files were skipped and why."""
+    catalog = load_catalog(paths or [project.skills_dir])
+    for file, reason in catalog.skipped.items():
+        err(f"skipped skill {file}: {reason}")
+    if catalog.skipped:
+        err("run 'voice validate' for every problem")
+    return catalog
+
+
+def build_assistant(
+    args: argparse.Namespace, threshold: float | None = None, auto_train: bool = True
+) -> Assistant:
+    project = project_of(args)
+    catalog = load_skills(project)
+    engine = NluEngine(project, catalog, auto_train=auto_train, notify=err)
+    settings = RouterSettings() if threshold is None else RouterSettings(threshold=threshold)
+    return Assistant(catalog, engine, settings)
+
+
+def add_language(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    parser.add_argument("--lang", choices=["en", "zh"], default=None, required=required,
+                        help="language (default: detected from the text: Chinese characters "
+                             "mean zh, anything else en)")

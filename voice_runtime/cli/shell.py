@@ -1,0 +1,143 @@
+"""`voice shell`: a REPL for developers; also reads turns from a pipe.
+
+Each turn shows the intent and confidence, the entities, the routed skill and
+the response. Bad input gets a one-line message; the shell never dies on input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from typing import TextIO
+
+from ..dialog.router import Assistant
+from ..dialog.turn import Session, Turn
+from ..errors import AudioError, InputError, VoiceError
+from .common import add_language, build_assistant, err
+
+COMMANDS_HELP = "/state shows the session, /reset clears it, /quit leaves (or Ctrl-D)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_language(parser)
+    parser.add_argument("--speak", action="store_true",
+                        help="also speak each answer (pyttsx3 / espeak-ng)")
+    parser.add_argument("--json", action="store_true", help="print each turn as one JSON line")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="confidence below which the assistant asks to rephrase "
+                             "(default 0.5)")
+    parser.add_argument("--no-train", action="store_true",
+                        help="refuse to start with an out-of-date model instead of retraining")
+
+
+def run(args: argparse.Namespace) -> int:
+    assistant = build_assistant(args, args.threshold, auto_train=not args.no_train)
+    session = Session(language=args.lang)
+    voice = _Voice() if args.speak else None
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(f"voice shell: type a request; {COMMANDS_HELP}")
+    for line in _lines(interactive):
+        if line is None:
+            err("! input is not valid UTF-8 text; skipped this line")
+            continue
+        if line.strip().startswith("/") and _command(line.strip(), session):
+            break
+        if line.strip().startswith("/"):
+            continue
+        try:
+            turn = assistant.handle(line, session)
+        except InputError as exc:
+            err(f"! {exc}")
+            continue
+        if args.json:
+            print(json.dumps(_turn_json(turn), ensure_ascii=False), flush=True)
+        else:
+            print_turn(turn, sys.stdout)
+        if voice is not None:
+            voice.say(turn.response.speech, turn.language)
+    return 0
+
+
+def print_turn(turn: Turn, out: TextIO) -> None:
+    """The readable form of a turn."""
+    out.write(f"> {turn.text}\n")
+    out.write(f"  intent    {turn.intent}  ({turn.confidence:.2f}, {turn.language})\n")
+    if turn.nlu is not None and turn.nlu.entities:
+        found = ", ".join(f"{e.entity}={e.value} ({e.text!r})" for e in turn.nlu.entities)
+        out.write(f"  entities  {found}\n")
+    if turn.slots:
+        out.write("  slots     " + ", ".join(f"{k}={v}" for k, v in turn.slots.items()) + "\n")
+    out.write(f"  skill     {turn.skill or '-'}\n")
+    out.write(f"  answer    {turn.response.speech}\n")
+    card = turn.response.card
+    if card is not None:
+        image = f" [{card.image}]" if card.image else ""
+        out.write(f"  card      {card.title}: {card.text}{image}\n")
+    out.flush()
+
+
+def _turn_json(turn: Turn) -> dict[str, object]:
+    data = turn.to_dict()
+    if turn.nlu is not None:
+        data["nlu"] = {"intent": data["nlu"]["intent"], "entities": data["nlu"]["entities"]}
+    return data
+
+
+def _lines(interactive: bool) -> Iterator[str | None]:
+    """Input lines; None for a line that is not UTF-8. Ends at end of input."""
+    if interactive:
+        while True:
+            try:
+                yield input("you> ")
+            except EOFError:
+                print()
+                return
+            except UnicodeDecodeError:
+                yield None
+    for raw in sys.stdin.buffer:
+        try:
+            yield raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            yield None
+
+
+def _command(command: str, session: Session) -> bool:
+    """Run a /command; True means leave the shell."""
+    name = command.split()[0]
+    if name in ("/quit", "/exit"):
+        return True
+    if name == "/state":
+        print(json.dumps({"language": session.language, "open_skill": session.skill,
+                          "last_response": session.last.speech if session.last else None},
+                         ensure_ascii=False))
+    elif name == "/reset":
+        session.reset()
+        print("session reset")
+    else:
+        err(f"! unknown command {name}; {COMMANDS_HELP}")
+    return False
+
+
+class _Voice:
+    """Speaks answers; without an audio device it says so once and goes on silently."""
+
+    def __init__(self) -> None:
+        self.enabled = True
+
+    def say(self, text: str, language: str) -> None:
+        if not self.enabled:
+            return
+        try:
+            from ..audio.playback import Player, speak
+            from ..tts.speaker import default_speaker
+
+            speak(default_speaker(), Player(), text, language)
+        except (AudioError, VoiceError) as exc:
+            err(f"! not speaking: {exc}")
+            self.enabled = False
+
+
+__all__ = ["Assistant", "print_turn", "run"]

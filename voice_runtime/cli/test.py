@@ -1,0 +1,43 @@
+"""`voice test [PATH...]`: play dialog test files against the real model."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..dialog.dialogtest import DialogResult, dialog_files, load_dialogs, run_dialog
+from .common import build_assistant, project_of
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", type=Path,
+                        help="dialog test files or directories (default: tests/dialogs)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show passing turns too")
+
+
+def run(args: argparse.Namespace) -> int:
+    paths = args.paths or [project_of(args).root / "tests" / "dialogs"]
+    dialogs = [d for f in dialog_files(paths) for d in load_dialogs(f)]
+    assistant = build_assistant(args)
+    failed = 0
+    for dialog in dialogs:
+        result = run_dialog(assistant, dialog)
+        failed += not result.passed
+        print(report(result, args.verbose), flush=True)
+    print(f"{len(dialogs) - failed} passed, {failed} failed, {len(dialogs)} dialogs")
+    return 1 if failed else 0
+
+
+def report(result: DialogResult, verbose: bool = False) -> str:
+    """PASS/FAIL line of a dialog, and for failures (or verbose) each turn with its diff."""
+    dialog = result.dialog
+    status = "PASS" if result.passed else "FAIL"
+    lines = [f"{status} {dialog.file}:{dialog.line} {dialog.name}"]
+    if result.passed and not verbose:
+        return lines[0]
+    for item in result.turns:
+        mark = "x" if item.problems else "ok"
+        got = f" -> {item.turn.intent} [{item.turn.skill}]" if item.turn else ""
+        lines.append(f"  {mark:2} line {item.expected.line}: {item.expected.user!r}{got}")
+        lines.extend(f"       - {problem}" for problem in item.problems)
+    return "\n".join(lines)

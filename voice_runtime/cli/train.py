@@ -1,0 +1,30 @@
+"""`voice train [--lang L] [--force]`: train NLU models whose inputs changed."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..nlu.builtin import available_languages
+from ..nlu.train import train, training_data
+from .common import load_skills, project_of
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lang", choices=["en", "zh"], action="append",
+                        help="only this language (repeatable; default: all)")
+    parser.add_argument("--force", action="store_true", help="retrain even if up to date")
+
+
+def run(args: argparse.Namespace) -> int:
+    project = project_of(args)
+    catalog = load_skills(project)
+    for language in args.lang or available_languages(project.nlu_data_dir):
+        data = training_data(project, catalog, language)
+        print(f"{language}: {data.examples} training examples, fingerprint "
+              f"{data.fingerprint[:12]}", flush=True)
+        state, seconds = train(project, data, force=args.force)
+        if seconds == 0:
+            print(f"{language}: model is up to date, nothing to train ({state.path})")
+        else:
+            print(f"{language}: trained in {seconds:.1f} s -> {state.path}")
+    return 0

@@ -1,0 +1,186 @@
+"""Dialog tests: YAML files of user turns and what each turn must produce.
+
+    version: 1
+    dialogs:
+      - name: open and ask
+        language: en            # optional; default: detected per turn
+        turns:
+          - user: open baking class
+            skill: anchor_baking          # the skill that answered (null: none)
+            intent: open_skill            # the routed intent
+            slots: {dish: bread}          # slot value ids that must be present
+            response: Welcome             # substring of the speech
+            response_matches: "^Welcome"  # or a Python regular expression
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError, SkillError
+from ..languages import LANGUAGES
+from ..skills.diagnostics import Diagnostic, did_you_mean
+from ..skills.source import Node, parse_file, type_name
+from .router import Assistant
+from .turn import Session, Turn
+
+TURN_FIELDS = ("user", "skill", "intent", "slots", "response", "response_matches")
+DIALOG_FIELDS = ("name", "language", "turns")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    user: str
+    line: int
+    skill: str | None = None
+    check_skill: bool = False
+    intent: str | None = None
+    slots: dict[str, str] = field(default_factory=dict)
+    response: str | None = None
+    response_matches: str | None = None
+
+
+@dataclass(frozen=True)
+class Dialog:
+    name: str
+    file: str
+    line: int
+    language: str | None
+    turns: tuple[Expectation, ...]
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    expected: Expectation
+    turn: Turn | None
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DialogResult:
+    dialog: Dialog
+    turns: tuple[TurnResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(not t.problems for t in self.turns)
+
+
+def load_dialogs(path: Path) -> list[Dialog]:
+    """Parse one dialog test file; SkillError listing every problem as file:line."""
+    root, diagnostics = parse_file(path)
+    problems = list(diagnostics)
+    file = str(path)
+
+    def fail(node: Node, message: str) -> None:
+        problems.append(Diagnostic(file, node.line, node.column, "error", message))
+
+    def fields(node: Node, allowed: tuple[str, ...], what: str) -> dict[str, Node]:
+        if not node.is_mapping:
+            fail(node, f"{what} must be a mapping, not {type_name(node)}")
+            return {}
+        for name, key in node.keys.items():
+            if name not in allowed:
+                fail(key, f"unknown field '{name}' in {what}{did_you_mean(name, allowed)}")
+        return node.mapping()
+
+    dialogs: list[Dialog] = []
+    if root is not None:
+        top = fields(root, ("version", "dialogs"), "the test file")
+        if top.get("version") is None or top["version"].value != 1:
+            fail(top.get("version", root), "write 'version: 1'")
+        listing = top.get("dialogs")
+        if listing is None or not listing.is_list:
+            fail(listing or root, "'dialogs' must be a list of dialogs")
+        for item in listing.items() if listing is not None and listing.is_list else []:
+            values = fields(item, DIALOG_FIELDS, "a dialog")
+            language = values.get("language")
+            if language is not None and language.value not in LANGUAGES:
+                fail(language, f"language must be one of {', '.join(LANGUAGES)}")
+            turns: list[Expectation] = []
+            turn_nodes = values.get("turns")
+            if turn_nodes is None or not turn_nodes.is_list or not turn_nodes.items():
+                fail(turn_nodes or item, "a dialog needs a non-empty list of 'turns'")
+            for turn in turn_nodes.items() if turn_nodes is not None and turn_nodes.is_list else []:
+                t = fields(turn, TURN_FIELDS, "a turn")
+                if "user" not in t or not isinstance(t["user"].value, str):
+                    fail(turn, "a turn needs 'user: <what the user says>'")
+                    continue
+                slots = t["slots"].plain() if "slots" in t else {}
+                if not isinstance(slots, dict):
+                    fail(t["slots"], "slots must be a mapping of slot name to value id")
+                    slots = {}
+                pattern = t["response_matches"].value if "response_matches" in t else None
+                if pattern is not None:
+                    try:
+                        re.compile(str(pattern))
+                    except re.error as exc:
+                        fail(t["response_matches"], f"invalid regular expression: {exc}")
+                turns.append(Expectation(
+                    user=str(t["user"].value), line=turn.line,
+                    skill=_text(t.get("skill")), check_skill="skill" in t,
+                    intent=_text(t.get("intent")),
+                    slots={str(k): str(v) for k, v in slots.items()},
+                    response=_text(t.get("response")),
+                    response_matches=None if pattern is None else str(pattern),
+                ))
+            name = _text(values.get("name")) or f"dialog at line {item.line}"
+            lang = str(language.value) if language is not None else None
+            dialogs.append(Dialog(name, file, item.line, lang, tuple(turns)))
+    if problems:
+        raise SkillError("; ".join(str(p) for p in problems[:5]))
+    return dialogs
+
+
+def _text(node: Node | None) -> str | None:
+    return None if node is None or node.value is None else str(node.value)
+
+
+def run_dialog(assistant: Assistant, dialog: Dialog) -> DialogResult:
+    """Play a dialog against the assistant in a fresh session; check every turn."""
+    session = Session(language=dialog.language)
+    results: list[TurnResult] = []
+    for expected in dialog.turns:
+        try:
+            turn = assistant.handle(expected.user, session)
+        except InputError as exc:
+            results.append(TurnResult(expected, None, (f"input refused: {exc}",)))
+            continue
+        results.append(TurnResult(expected, turn, tuple(compare(expected, turn))))
+    return DialogResult(dialog, tuple(results))
+
+
+def compare(expected: Expectation, turn: Turn) -> list[str]:
+    """Readable differences between what a turn should have done and what it did."""
+    problems: list[str] = []
+    if expected.check_skill and expected.skill != turn.skill:
+        problems.append(f"skill: expected {expected.skill}, got {turn.skill}")
+    if expected.intent is not None and expected.intent != turn.intent:
+        top = f" (NLU top: {turn.nlu.intent.name} {turn.nlu.intent.confidence:.2f})" \
+            if turn.nlu else ""
+        problems.append(f"intent: expected {expected.intent}, got {turn.intent}{top}")
+    for name, value in expected.slots.items():
+        if turn.slots.get(name) != value:
+            problems.append(f"slot {name}: expected {value}, got {turn.slots.get(name)}")
+    speech = turn.response.speech
+    if expected.response is not None and expected.response not in speech:
+        problems.append(f"response: expected to contain {expected.response!r}, got {speech!r}")
+    if expected.response_matches is not None and not re.search(expected.response_matches,
+                                                               speech):
+        problems.append(f"response: expected to match /{expected.response_matches}/, "
+                        f"got {speech!r}")
+    return problems
+
+
+def dialog_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise SkillError(f"{path}: no such file or directory")
+    return files

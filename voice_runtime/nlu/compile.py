@@ -1,0 +1,195 @@
+"""Compile skills + built-in data into Rasa NLU training data, one set per language.
+
+Names in the model:
+- `open_skill` opens a skill; the `skill` entity carries the skill id as its value.
+- `<skill id>.<intent>` is a skill's intent; its slots are entities `<skill id>.<slot>`
+  whose values are the slot value ids (Rasa's synonym annotation).
+- `help`, `stop`, `repeat`, `yes`, `no`, `out_of_scope` are built in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib.metadata import version
+
+from ..skills.examples import Example, Span
+from ..skills.model import Skill
+from ..skills.normalize import normalize
+from .builtin import BuiltinData
+
+COMPILER_VERSION = 1
+OPEN_SKILL = "open_skill"
+SKILL_ENTITY = "skill"
+ASK_EXAMPLES_PER_INTENT = 3
+EPOCHS = 80
+
+_EN_PIPELINE = """\
+  - name: WhitespaceTokenizer
+  - name: LexicalSyntacticFeaturizer
+  - name: CountVectorsFeaturizer
+  - name: CountVectorsFeaturizer
+    analyzer: char_wb
+    min_ngram: 1
+    max_ngram: 4
+"""
+_ZH_PIPELINE = """\
+  - name: JiebaTokenizer
+    dictionary_path: {dictionary}
+  - name: LexicalSyntacticFeaturizer
+  - name: CountVectorsFeaturizer
+  - name: CountVectorsFeaturizer
+    analyzer: char
+    min_ngram: 1
+    max_ngram: 3
+"""
+# run_eagerly: Rasa rebuilds DIET at load time by tracing a training step
+# (~35 s here); eagerly that step takes a fraction of a second. The loaded
+# model switches prediction back to a traced tf.function (nlu/model.py).
+_CLASSIFIER = f"""\
+  - name: DIETClassifier
+    epochs: {EPOCHS}
+    random_seed: 42
+    run_eagerly: true
+    constrain_similarities: true
+  - name: EntitySynonymMapper
+"""
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Everything `rasa train nlu` needs for one language, and its fingerprint."""
+
+    language: str
+    config: str
+    nlu: str
+    dictionary: str
+    examples: int
+
+    @property
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for part in (str(COMPILER_VERSION), version("rasa"), self.config, self.nlu,
+                     self.dictionary):
+            digest.update(part.encode("utf-8"))
+            digest.update(b"\0")
+        return digest.hexdigest()
+
+
+def slot_entity(skill_id: str, slot: str) -> str:
+    return f"{skill_id}.{slot}"
+
+
+def compile_language(skills: list[Skill], builtin: BuiltinData) -> TrainingData:
+    """Rasa NLU YAML, pipeline config and jieba dictionary for one language."""
+    language = builtin.language
+    skills = [s for s in skills if language in s.invocations]
+    blocks: dict[str, list[str]] = {}
+
+    def add(intent: str, line: str) -> None:
+        lines = blocks.setdefault(intent, [])
+        if line not in lines:
+            lines.append(line)
+
+    for name, sentences in builtin.intents.items():
+        for sentence in sentences:
+            add(name, _escape(sentence))
+    for skill in skills:
+        for invocation in skill.invocations[language]:
+            marked = _mark(invocation, SKILL_ENTITY, skill.id)
+            for carrier in builtin.open_skill:
+                add(OPEN_SKILL, _escape(carrier).replace("{invocation}", marked))
+        for intent in skill.intents.values():
+            examples = _with_all_synonyms(skill, intent.examples.get(language, []), language)
+            for example in examples:
+                add(skill.qualified(intent.name), _annotate(skill, example, language))
+            for i, example in enumerate(examples[:ASK_EXAMPLES_PER_INTENT]):
+                carrier = builtin.ask_skill[i % len(builtin.ask_skill)]
+                invocation = skill.invocations[language][i % len(skill.invocations[language])]
+                line = (_escape(carrier)
+                        .replace("{invocation}", _mark(invocation, SKILL_ENTITY, skill.id))
+                        .replace("{request}", _annotate(skill, example, language)))
+                add(skill.qualified(intent.name), line)
+
+    nlu_lines = ['version: "3.1"', "nlu:"]
+    for intent in sorted(blocks):
+        nlu_lines.append(f"- intent: {json.dumps(intent)}")
+        nlu_lines.append("  examples: |")
+        nlu_lines.extend(f"    - {line}" for line in blocks[intent])
+    pipeline = _ZH_PIPELINE.format(dictionary="jieba") if language == "zh" else _EN_PIPELINE
+    config = (f"recipe: default.v1\nlanguage: {language}\nassistant_id: voice_runtime\n"
+              f"pipeline:\n{pipeline}{_CLASSIFIER}policies: []\n")
+    return TrainingData(language, config, "\n".join(nlu_lines) + "\n",
+                        _jieba_dictionary(skills, language),
+                        sum(len(lines) for lines in blocks.values()))
+
+
+def _jieba_dictionary(skills: list[Skill], language: str) -> str:
+    """Invocation names and slot words as jieba user words, so tokens match entities."""
+    if language != "zh":
+        return ""
+    words = {name for s in skills for name in s.invocations.get("zh", [])}
+    for skill in skills:
+        for slot in skill.slots.values():
+            for value in slot.values:
+                words.update(value.synonyms.get("zh", []))
+    return "".join(f"{w.replace(' ', '')} 1000 n\n" for w in sorted(words))
+
+
+def _escape(text: str) -> str:
+    """Rasa reads [, ], (, ), {, } as markup; built-in sentences never need them."""
+    return text.replace("[", " ").replace("]", " ")
+
+
+def _mark(text: str, entity: str, value: str) -> str:
+    annotation = json.dumps({"entity": entity, "value": value}, ensure_ascii=False)
+    return f"[{text}]{annotation}"
+
+
+def _value_of(skill: Skill, span: Span, language: str) -> str:
+    slot = skill.slots.get(span.slot)
+    if slot is not None:
+        wanted = normalize(span.text)
+        for value in slot.values:
+            if any(normalize(w) == wanted for w in value.synonyms.get(language, [])):
+                return value.id
+    return span.text
+
+
+def _annotate(skill: Skill, example: Example, language: str) -> str:
+    out: list[str] = []
+    position = 0
+    for span in example.spans:
+        out.append(example.text[position : span.start])
+        entity = slot_entity(skill.id, span.slot)
+        out.append(_mark(span.text, entity, _value_of(skill, span, language)))
+        position = span.end
+    out.append(example.text[position:])
+    return "".join(out)
+
+
+def _with_all_synonyms(skill: Skill, examples: list[Example], language: str) -> list[Example]:
+    """The examples, plus copies that put each unused slot word into a sentence."""
+    result = list(examples)
+    used = {(span.slot, normalize(span.text)) for ex in examples for span in ex.spans}
+    carriers = [ex for ex in examples if len(ex.spans) == 1]
+    if not carriers:
+        return result
+    index = 0
+    for slot_name in sorted({span.slot for ex in carriers for span in ex.spans}):
+        slot = skill.slots.get(slot_name)
+        if slot is None:
+            continue
+        slot_carriers = [ex for ex in carriers if ex.spans[0].slot == slot_name]
+        for value in slot.values:
+            for word in value.synonyms.get(language, []):
+                if (slot_name, normalize(word)) in used:
+                    continue
+                base = slot_carriers[index % len(slot_carriers)]
+                index += 1
+                span = base.spans[0]
+                text = base.text[: span.start] + word + base.text[span.end :]
+                new_span = Span(word, slot_name, span.start, span.start + len(word))
+                result.append(Example(text, (new_span,)))
+    return result

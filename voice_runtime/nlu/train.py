@@ -1,0 +1,126 @@
+"""Train one Rasa NLU model per language, only when its inputs changed.
+
+models/nlu/<lang>/ holds `model.tar.gz` and `manifest.json`; the manifest
+records the fingerprint of the training data, config and Rasa version that
+produced the model, so a stale model is never used silently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ModelError
+from ..project import Project
+from ..skills.catalog import Catalog
+from .builtin import load_builtin
+from .compile import COMPILER_VERSION, TrainingData, compile_language
+
+MODEL_FILE = "model.tar.gz"
+MANIFEST_FILE = "manifest.json"
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """Whether the model of a language matches the current skills, and why not."""
+
+    language: str
+    path: Path
+    current: bool
+    reason: str
+
+
+def training_data(project: Project, catalog: Catalog, language: str) -> TrainingData:
+    return compile_language(catalog.skills, load_builtin(project.nlu_data_dir, language))
+
+
+def model_state(project: Project, data: TrainingData) -> ModelState:
+    directory = project.nlu_model_dir(data.language)
+    model, manifest = directory / MODEL_FILE, directory / MANIFEST_FILE
+    if not model.exists() or not manifest.exists():
+        return ModelState(data.language, model, False, "no trained model yet")
+    try:
+        recorded = json.loads(manifest.read_text("utf-8"))
+    except (OSError, ValueError):
+        return ModelState(data.language, model, False, "its manifest is unreadable")
+    if recorded.get("compiler") != COMPILER_VERSION:
+        return ModelState(data.language, model, False, "it was made by another version")
+    if recorded.get("fingerprint") != data.fingerprint:
+        return ModelState(data.language, model, False, "skills or NLU data changed since")
+    return ModelState(data.language, model, True, "up to date")
+
+
+def train(project: Project, data: TrainingData, force: bool = False) -> tuple[ModelState, float]:
+    """Train if stale (or forced); return the new state and the seconds spent (0 if skipped)."""
+    state = model_state(project, data)
+    if state.current and not force:
+        return state, 0.0
+    directory = project.nlu_model_dir(data.language)
+    directory.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="voice-train-") as tmp:
+        work = Path(tmp)
+        (work / "jieba").mkdir()
+        (work / "jieba" / "user.dict").write_text(data.dictionary, "utf-8")
+        config = data.config.replace("dictionary_path: jieba", f"dictionary_path: {work}/jieba")
+        (work / "config.yml").write_text(config, "utf-8")
+        (work / "nlu.yml").write_text(data.nlu, "utf-8")
+        log = directory / "train.log"
+        with _output_to(log):
+            trained = _rasa_train(work)
+        if trained is None or not Path(trained).exists():
+            raise ModelError(f"Rasa training for '{data.language}' failed; see {log}")
+        tmp_model = directory / (MODEL_FILE + ".tmp")
+        shutil.move(trained, tmp_model)
+        os.replace(tmp_model, directory / MODEL_FILE)
+    seconds = time.monotonic() - started
+    manifest = {
+        "compiler": COMPILER_VERSION,
+        "fingerprint": data.fingerprint,
+        "language": data.language,
+        "examples": data.examples,
+        "training_seconds": round(seconds, 1),
+        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    (directory / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+    return model_state(project, data), seconds
+
+
+def _rasa_train(work: Path) -> str | None:
+    from . import rasa_env  # noqa: F401  (quiet, offline Rasa)
+    from rasa.model_training import train_nlu
+
+    result: str | None = train_nlu(
+        str(work / "config.yml"), str(work / "nlu.yml"), str(work / "out"),
+        fixed_model_name="model",
+    )
+    return result
+
+
+@contextlib.contextmanager
+def _output_to(log: Path) -> Iterator[None]:
+    """Send this process's stdout and stderr (C libraries too) to a log file."""
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log, "wb") as handle:
+        os.dup2(handle.fileno(), 1)
+        os.dup2(handle.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
