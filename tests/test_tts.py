@@ -14,7 +14,7 @@ import pytest
 
 from voice_runtime.audio import Audio, Player, read_wav, speak, wav_bytes, write_wav
 from voice_runtime.errors import AudioError, InputError
-from voice_runtime.tts import Speaker, split_sentences
+from voice_runtime.tts import Speaker, default_speaker, split_sentences
 
 ENGLISH = "Hello, how are you today?"
 CHINESE = "你好，今天天气怎么样？"
@@ -22,8 +22,9 @@ CHINESE = "你好，今天天气怎么样？"
 
 @pytest.fixture(scope="module")
 def speaker() -> Speaker:
-    """One speaker for the module, as in the application."""
-    return Speaker()
+    """The process-wide speaker, as the shell uses it."""
+    assert default_speaker() is default_speaker()
+    return default_speaker()
 
 
 def rms(audio: Audio) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from ..dialog.router import Assistant
@@ -34,31 +34,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     assistant = build_assistant(args, args.threshold, auto_train=not args.no_train)
-    session = Session(language=args.lang)
-    voice = _Voice() if args.speak else None
     interactive = sys.stdin.isatty()
     if interactive:
         print(f"voice shell: type a request; {COMMANDS_HELP}")
-    for line in _lines(interactive):
+    voice = _Voice() if args.speak else None
+    converse(assistant, Session(language=args.lang), _lines(interactive), sys.stdout,
+             as_json=args.json, voice=voice)
+    return 0
+
+
+def converse(
+    assistant: Assistant,
+    session: Session,
+    lines: Iterable[str | None],
+    out: TextIO,
+    as_json: bool = False,
+    voice: _Voice | None = None,
+) -> None:
+    """Answer each line (None: a line that was not UTF-8) until the input or /quit ends."""
+    for line in lines:
         if line is None:
             err("! input is not valid UTF-8 text; skipped this line")
             continue
-        if line.strip().startswith("/") and _command(line.strip(), session):
-            break
         if line.strip().startswith("/"):
+            if _command(line.strip(), session, out):
+                return
             continue
         try:
             turn = assistant.handle(line, session)
         except InputError as exc:
             err(f"! {exc}")
             continue
-        if args.json:
-            print(json.dumps(_turn_json(turn), ensure_ascii=False), flush=True)
+        if as_json:
+            out.write(json.dumps(_turn_json(turn), ensure_ascii=False) + "\n")
+            out.flush()
         else:
-            print_turn(turn, sys.stdout)
+            print_turn(turn, out)
         if voice is not None:
             voice.say(turn.response.speech, turn.language)
-    return 0
 
 
 def print_turn(turn: Turn, out: TextIO) -> None:
@@ -104,18 +117,18 @@ def _lines(interactive: bool) -> Iterator[str | None]:
             yield None
 
 
-def _command(command: str, session: Session) -> bool:
+def _command(command: str, session: Session, out: TextIO) -> bool:
     """Run a /command; True means leave the shell."""
     name = command.split()[0]
     if name in ("/quit", "/exit"):
         return True
     if name == "/state":
-        print(json.dumps({"language": session.language, "open_skill": session.skill,
-                          "last_response": session.last.speech if session.last else None},
-                         ensure_ascii=False))
+        state = {"language": session.language, "open_skill": session.skill,
+                 "last_response": session.last.speech if session.last else None}
+        out.write(json.dumps(state, ensure_ascii=False) + "\n")
     elif name == "/reset":
         session.reset()
-        print("session reset")
+        out.write("session reset\n")
     else:
         err(f"! unknown command {name}; {COMMANDS_HELP}")
     return False
@@ -139,5 +152,3 @@ class _Voice:
             err(f"! not speaking: {exc}")
             self.enabled = False
 
-
-__all__ = ["Assistant", "print_turn", "run"]

@@ -23,7 +23,8 @@ COMPILER_VERSION = 1
 OPEN_SKILL = "open_skill"
 SKILL_ENTITY = "skill"
 ASK_EXAMPLES_PER_INTENT = 3
-EPOCHS = 80
+OPEN_EXAMPLES_PER_CARRIER = 2  # per skill: each carrier with two of its invocation names
+EPOCHS = 60
 
 _EN_PIPELINE = """\
   - name: WhitespaceTokenizer
@@ -44,15 +45,13 @@ _ZH_PIPELINE = """\
     min_ngram: 1
     max_ngram: 3
 """
-# run_eagerly: Rasa rebuilds DIET at load time by tracing a training step
-# (~35 s here); eagerly that step takes a fraction of a second. The loaded
-# model switches prediction back to a traced tf.function (nlu/model.py).
 _CLASSIFIER = f"""\
   - name: DIETClassifier
     epochs: {EPOCHS}
     random_seed: 42
-    run_eagerly: true
     constrain_similarities: true
+    number_of_transformer_layers: 1
+    transformer_size: 128
   - name: EntitySynonymMapper
 """
 
@@ -96,10 +95,10 @@ def compile_language(skills: list[Skill], builtin: BuiltinData) -> TrainingData:
         for sentence in sentences:
             add(name, _escape(sentence))
     for skill in skills:
-        for invocation in skill.invocations[language]:
-            marked = _mark(invocation, SKILL_ENTITY, skill.id)
-            for carrier in builtin.open_skill:
-                add(OPEN_SKILL, _escape(carrier).replace("{invocation}", marked))
+        names = skill.invocations[language]
+        for i, carrier in enumerate(builtin.open_skill * OPEN_EXAMPLES_PER_CARRIER):
+            marked = _mark(names[i % len(names)], SKILL_ENTITY, skill.id)
+            add(OPEN_SKILL, _escape(carrier).replace("{invocation}", marked))
         for intent in skill.intents.values():
             examples = _with_all_synonyms(skill, intent.examples.get(language, []), language)
             for example in examples:

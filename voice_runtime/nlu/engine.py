@@ -4,6 +4,7 @@ loaded once, on first use."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from ..errors import ModelError
 from ..project import Project
@@ -54,4 +55,15 @@ class NluEngine:
             self.notify(f"training the {language} NLU model ({state.reason}); this takes a minute")
             state, seconds = train(self.project, data)
             self.notify(f"trained the {language} NLU model in {seconds:.0f} s")
-        return NluModel.load(state.path, language)
+        return load_model(state.path, language)
+
+
+_LOADED: dict[tuple[Path, float], NluModel] = {}
+
+
+def load_model(path: Path, language: str) -> NluModel:
+    """Load a model file once per process (a retrained file is a new model)."""
+    key = (path.resolve(), path.stat().st_mtime)
+    if key not in _LOADED:
+        _LOADED[key] = NluModel.load(path, language)
+    return _LOADED[key]

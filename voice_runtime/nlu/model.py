@@ -32,8 +32,10 @@ class NluModel:
     def load(cls, path: Path, language: str) -> NluModel:
         if not path.exists():
             raise ModelError(f"no NLU model at {path}; run 'voice train'")
-        from . import rasa_env  # noqa: F401
+        from . import rasa_env
         from rasa.core.agent import Agent
+
+        rasa_env.quiet()
 
         try:
             agent = Agent.load(str(path))

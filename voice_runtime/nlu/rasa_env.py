@@ -1,4 +1,9 @@
-"""Import this before `rasa`: keeps Rasa offline and quiet inside our process."""
+"""Keep Rasa offline and quiet inside our process.
+
+Import this module before `rasa` (it sets the environment Rasa reads at
+import time) and call `quiet()` again after importing it, since Rasa's
+import installs its own warning filters.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,17 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("LOG_LEVEL_LIBRARIES", "ERROR")
-os.environ.setdefault("TQDM_DISABLE", "1")
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
-warnings.filterwarnings("ignore")
-for name in ("rasa", "tensorflow", "absl", "jieba", "py.warnings", "matplotlib"):
-    logging.getLogger(name).setLevel(logging.ERROR)
 
-import structlog  # noqa: E402  (a Rasa dependency; its default prints debug events)
+def quiet() -> None:
+    """Silence library warnings and debug logs (Rasa, TensorFlow, jieba, structlog)."""
+    warnings.filterwarnings("ignore")
+    for name in ("rasa", "tensorflow", "absl", "jieba", "py.warnings", "matplotlib"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    import structlog  # a Rasa dependency; its default configuration prints debug events
 
-structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
+quiet()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
+import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
@@ -78,7 +78,7 @@ def train(project: Project, data: TrainingData, force: bool = False) -> tuple[Mo
         if trained is None or not Path(trained).exists():
             raise ModelError(f"Rasa training for '{data.language}' failed; see {log}")
         tmp_model = directory / (MODEL_FILE + ".tmp")
-        shutil.move(trained, tmp_model)
+        _load_eagerly(Path(trained), tmp_model)
         os.replace(tmp_model, directory / MODEL_FILE)
     seconds = time.monotonic() - started
     manifest = {
@@ -94,14 +94,39 @@ def train(project: Project, data: TrainingData, force: bool = False) -> tuple[Mo
 
 
 def _rasa_train(work: Path) -> str | None:
-    from . import rasa_env  # noqa: F401  (quiet, offline Rasa)
+    from . import rasa_env
     from rasa.model_training import train_nlu
+
+    rasa_env.quiet()
 
     result: str | None = train_nlu(
         str(work / "config.yml"), str(work / "nlu.yml"), str(work / "out"),
         fixed_model_name="model",
     )
     return result
+
+
+def _load_eagerly(archive: Path, target: Path) -> None:
+    """Copy a Rasa model archive, marking DIET's prediction node `run_eagerly`.
+
+    When Rasa loads DIET it rebuilds the network by running one training step;
+    in graph mode that step is traced first (~35 s here), eagerly it takes a
+    fraction of a second. Training itself stays in graph mode (eager training
+    is ~10x slower), and NluModel.load switches prediction back to a traced
+    graph after loading.
+    """
+    with tempfile.TemporaryDirectory(prefix="voice-model-") as tmp:
+        with tarfile.open(archive, "r:gz") as source:
+            source.extractall(tmp, filter="data")
+        metadata_path = Path(tmp) / "metadata.json"
+        metadata = json.loads(metadata_path.read_text("utf-8"))
+        for node in metadata["predict_schema"]["nodes"].values():
+            if node["uses"].endswith("DIETClassifier"):
+                node["config"]["run_eagerly"] = True
+        metadata_path.write_text(json.dumps(metadata), "utf-8")
+        with tarfile.open(target, "w:gz") as packed:
+            for item in sorted(Path(tmp).iterdir()):
+                packed.add(item, arcname=item.name)
 
 
 @contextlib.contextmanager

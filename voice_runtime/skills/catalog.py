@@ -89,7 +89,7 @@ def cross_check(loaded: list[LoadedSkill]) -> list[Diagnostic]:
             if owner is None:
                 owners[key] = (here, item.file)
                 continue
-            if owner[0] == here and key[0] != "id":
+            if owner == (here, item.file) and key[0] != "id":
                 continue  # the same text twice inside one list: harmless
             fix = {
                 "id": "give each skill its own id",

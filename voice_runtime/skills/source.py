@@ -108,6 +108,9 @@ def _syntax_hint(problem: str) -> str:
         return " (indent with spaces, not tabs)"
     if "mapping values are not allowed" in problem:
         return " (put text containing ': ' in quotes)"
+    if "expected ',' or ']'" in problem:
+        return (" (a sentence with [words](slot) inside a [...] list must be quoted, or write"
+                " one sentence per line after '- ')")
     if "could not find expected ':'" in problem:
         return " (a line is missing 'name: value', or quotes are unbalanced)"
     return ""

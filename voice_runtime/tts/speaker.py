@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import sys
 import tempfile
@@ -165,3 +166,9 @@ class Speaker:
     async def synthesize_async(self, text: str, language: str) -> Audio:
         """``synthesize`` in a worker thread, so the event loop never blocks."""
         return await asyncio.to_thread(self.synthesize, text, language)
+
+
+@functools.cache
+def default_speaker() -> Speaker:
+    """The process-wide ``Speaker`` (the engine is still created only on first synthesis)."""
+    return Speaker()
