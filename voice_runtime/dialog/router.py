@@ -170,9 +170,14 @@ class Assistant:
         return None
 
     def slots_for(self, skill: Skill, nlu: NluResult) -> dict[str, str]:
-        """Slot values (value ids) from the entities, else from slot words in the text."""
+        """Slot values (value ids) from the entities, else from slot words in the text.
+
+        A word that is no known value (the model found part of "one hour") yields
+        to a value word found in the whole text, and is kept as said otherwise.
+        """
         language = nlu.language
         found: dict[str, str] = {}
+        unresolved: dict[str, str] = {}  # entity text that is no known value: kept as said
         prefix = f"{skill.id}."
         for entity in nlu.entities:
             if not entity.entity.startswith(prefix):
@@ -190,7 +195,7 @@ class Assistant:
             elif key in words or close:
                 found[name] = words[key if key in words else close[0]]
             else:
-                found[name] = entity.text
+                unresolved[name] = entity.text
         text = normalize(nlu.text)
         for name, slot in skill.slots.items():
             if name in found:
@@ -199,7 +204,7 @@ class Assistant:
                     if normalize(w) and normalize(w) in text}
             if len(hits) == 1:
                 found[name] = hits.pop()
-        return found
+        return unresolved | found
 
     def suggestions(self, language: str, limit: int | None = 3) -> str:
         names = [s.invocations[language][0] for s in self.catalog.skills

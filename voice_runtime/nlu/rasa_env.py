@@ -23,8 +23,13 @@ def quiet() -> None:
     warnings.filterwarnings("ignore")
     for name in ("rasa", "tensorflow", "absl", "jieba", "py.warnings", "matplotlib"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    with warnings.catch_warnings():  # TensorFlow imports this deprecated module noisily
+        warnings.simplefilter("ignore")
+        import sre_constants  # noqa: F401
+    import jieba  # logs "Building prefix dict" at DEBUG level to stderr by default
     import structlog  # a Rasa dependency; its default configuration prints debug events
 
+    jieba.setLogLevel(logging.WARNING)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
 
