@@ -17,14 +17,23 @@ def write(directory: Path, name: str, text: str) -> Path:
 
 def test_duplicate_id_and_shared_invocation_names(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", MINIMAL)
-    other = (MINIMAL.replace("tea time]", "TEA-TIME!]").replace("下午茶时间]", "下午茶 时间]")
-             .replace("how do I brew", "how should I steep").replace("brewing", "steeping")
-             .replace("怎么泡", "如何冲泡"))
+    other = (
+        MINIMAL.replace("tea time]", "TEA-TIME!]")
+        .replace("下午茶时间]", "下午茶 时间]")
+        .replace("how do I brew", "how should I steep")
+        .replace("brewing", "steeping")
+        .replace("怎么泡", "如何冲泡")
+    )
     write(tmp_path, "b.yaml", other)
     catalog = load_catalog([tmp_path])
     found = [str(d) for d in catalog.diagnostics]
-    assert any(f.startswith(f"{tmp_path}/b.yaml:2:5: error: skill id 'tea_time' is also used "
-                            f"by tea_time in {tmp_path}/a.yaml") for f in found), found
+    assert any(
+        f.startswith(
+            f"{tmp_path}/b.yaml:2:5: error: skill id 'tea_time' is also used "
+            f"by tea_time in {tmp_path}/a.yaml"
+        )
+        for f in found
+    ), found
     # compared normalised: case, punctuation, spaces in Chinese
     assert any("invocation name 'TEA-TIME!' is also used by tea_time" in f for f in found)
     assert any("invocation name '下午茶 时间' is also used by tea_time" in f for f in found)
@@ -34,9 +43,14 @@ def test_duplicate_id_and_shared_invocation_names(tmp_path: Path) -> None:
 
 def test_full_width_invocation_collides(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", MINIMAL)
-    other = (MINIMAL.replace("id: tea_time", "id: tea_two").replace("tea time]", "ＴＥＡ ＴＩＭＥ]")
-             .replace("下午茶时间]", "喝茶]").replace("how do I brew", "how should I steep")
-             .replace("brewing", "steeping").replace("怎么泡", "如何冲泡"))
+    other = (
+        MINIMAL.replace("id: tea_time", "id: tea_two")
+        .replace("tea time]", "ＴＥＡ ＴＩＭＥ]")
+        .replace("下午茶时间]", "喝茶]")
+        .replace("how do I brew", "how should I steep")
+        .replace("brewing", "steeping")
+        .replace("怎么泡", "如何冲泡")
+    )
     write(tmp_path, "b.yaml", other)
     found = [str(d) for d in load_catalog([tmp_path]).diagnostics]
     assert len(found) == 1
@@ -44,20 +58,25 @@ def test_full_width_invocation_collides(tmp_path: Path) -> None:
 
 
 def test_same_example_in_two_intents(tmp_path: Path) -> None:
-    text = MINIMAL + """\
+    text = (
+        MINIMAL
+        + """\
   taste:
     examples:
       en: [what does it taste like, "how do I brew [green tea](tea)"]
       zh: [味道怎么样, 好喝吗]
     response: {en: It tastes fresh., zh: 很清香。}
 """
+    )
     write(tmp_path, "a.yaml", text)
     catalog = load_catalog([tmp_path])
     found = [str(d) for d in catalog.diagnostics]
     assert len(found) == 1
     assert found[0].startswith(f"{tmp_path}/a.yaml:23:37: error: ")
-    assert "example 'how do I brew green tea' (intent 'taste') is also used by tea_time.brew" \
+    assert (
+        "example 'how do I brew green tea' (intent 'taste') is also used by tea_time.brew"
         in found[0]
+    )
 
 
 def test_a_broken_skill_does_not_stop_the_others(tmp_path: Path) -> None:

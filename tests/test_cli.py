@@ -23,8 +23,9 @@ VOICE = [sys.executable, "-m", "voice_runtime.cli.main", "--project", str(ROOT)]
 
 def run_voice(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     env = dict(os.environ, RASA_TELEMETRY_ENABLED="false")
-    return subprocess.run([*VOICE, *args], input=stdin, capture_output=True, env=env,
-                          timeout=600, check=False)
+    return subprocess.run(
+        [*VOICE, *args], input=stdin, capture_output=True, env=env, timeout=600, check=False
+    )
 
 
 def test_piped_shell_answers_both_languages() -> None:
@@ -38,12 +39,21 @@ def test_piped_shell_answers_both_languages() -> None:
     assert "Traceback" not in done.stderr.decode()
 
 
-def test_shell_survives_bad_input(
-    assistant: Assistant, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_shell_survives_bad_input(assistant: Assistant, capsys: pytest.CaptureFixture[str]) -> None:
     out = io.StringIO()
-    lines = ["", "x" * 10_000, "open\x1bbaking class", None, "/bogus", "open baking class",
-             "/state", "/reset", "/state", "/quit", "never read"]
+    lines = [
+        "",
+        "x" * 10_000,
+        "open\x1bbaking class",
+        None,
+        "/bogus",
+        "open baking class",
+        "/state",
+        "/reset",
+        "/state",
+        "/quit",
+        "never read",
+    ]
     converse(assistant, Session(language="en"), lines, out)
     errors = capsys.readouterr().err.splitlines()
     assert errors == [
@@ -66,13 +76,15 @@ def test_shell_json_output(assistant: Assistant) -> None:
     converse(assistant, Session(), ["打开大屏观车"], out, as_json=True)
     turn = json.loads(out.getvalue())
     assert (turn["skill"], turn["intent"], turn["language"]) == (
-        "star_motors_cars", "open_skill", "zh")
+        "star_motors_cars",
+        "open_skill",
+        "zh",
+    )
     assert turn["nlu"]["intent"]["name"] == "open_skill"
 
 
 def test_shell_pipe_with_invalid_utf8_keeps_going() -> None:
-    done = run_voice("shell", "--no-train", "--lang", "en",
-                     stdin=b"\xff\xfe broken\nhelp\n")
+    done = run_voice("shell", "--no-train", "--lang", "en", stdin=b"\xff\xfe broken\nhelp\n")
     assert done.returncode == 0
     assert "! input is not valid UTF-8 text; skipped this line" in done.stderr.decode()
     assert "intent    help" in done.stdout.decode()
@@ -107,19 +119,35 @@ def test_stale_model_is_refused_with_no_train(tmp_path: Path) -> None:
     manifest["fingerprint"] = "0" * 64
     (en / "manifest.json").write_text(json.dumps(manifest))
     done = subprocess.run(
-        [sys.executable, "-m", "voice_runtime.cli.main", "--project", str(project), "shell",
-         "--no-train", "--lang", "en"], input=b"hello\n", capture_output=True, timeout=300,
-        check=False)
+        [
+            sys.executable,
+            "-m",
+            "voice_runtime.cli.main",
+            "--project",
+            str(project),
+            "shell",
+            "--no-train",
+            "--lang",
+            "en",
+        ],
+        input=b"hello\n",
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 1
     assert done.stderr.decode().strip().splitlines()[-1] == (
         "voice shell: error: the en NLU model is out of date (skills or NLU data changed "
-        "since); run 'voice train'")
+        "since); run 'voice train'"
+    )
 
 
-@pytest.mark.parametrize(("text", "language"), [("Welcome to the class.", "en"),
-                                                ("欢迎来到烘焙课堂。", "zh")])
-def test_say_writes_a_wav(tmp_path: Path, text: str, language: str,
-                          capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("text", "language"), [("Welcome to the class.", "en"), ("欢迎来到烘焙课堂。", "zh")]
+)
+def test_say_writes_a_wav(
+    tmp_path: Path, text: str, language: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "reply.wav"
     assert main(["say", text, "--lang", language, "--out", str(out)]) == 0
     with wave.open(str(out)) as wav:

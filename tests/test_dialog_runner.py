@@ -29,7 +29,9 @@ def test_failing_dialog_prints_a_diff_and_exits_1(
     path.write_text(
         "version: 1\ndialogs:\n  - name: wrong on purpose\n    language: en\n    turns:\n"
         "      - user: open baking class\n        skill: star_motors_cars\n"
-        "        response: Welcome to the moon\n", "utf-8")
+        "        response: Welcome to the moon\n",
+        "utf-8",
+    )
     assert main(["--project", str(ROOT), "test", str(path)]) == 1
     out = capsys.readouterr().out
     assert f"FAIL {path}:3 wrong on purpose" in out

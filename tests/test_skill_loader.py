@@ -55,10 +55,16 @@ def test_misspelt_field_suggests_the_right_name() -> None:
 
 
 def test_wrong_type_names_line_and_column() -> None:
-    found = messages(MINIMAL.replace("help: {en: Ask how to brew a tea., zh: 问我怎么泡茶。}",
-                                     "help: {en: 42, zh: 问我怎么泡茶。}"))
-    assert found == ["tea.yaml:12:12: error: help (en) must be text, not the number 42 "
-                     "(put it in quotes if you mean it as text)"]
+    found = messages(
+        MINIMAL.replace(
+            "help: {en: Ask how to brew a tea., zh: 问我怎么泡茶。}",
+            "help: {en: 42, zh: 问我怎么泡茶。}",
+        )
+    )
+    assert found == [
+        "tea.yaml:12:12: error: help (en) must be text, not the number 42 "
+        "(put it in quotes if you mean it as text)"
+    ]
 
 
 def test_undefined_slot_in_template() -> None:
@@ -82,15 +88,22 @@ def test_word_not_in_slot_values_is_a_warning() -> None:
 
 
 def test_language_missing_in_one_field() -> None:
-    found = messages(MINIMAL.replace("help: {en: Ask how to brew a tea., zh: 问我怎么泡茶。}",
-                                     "help: {en: Ask how to brew a tea.}"))
-    assert found == ["tea.yaml:12:7: error: help has no 'zh' entry, but this skill is written "
-                     "in en, zh; add 'zh:'"]
+    found = messages(
+        MINIMAL.replace(
+            "help: {en: Ask how to brew a tea., zh: 问我怎么泡茶。}",
+            "help: {en: Ask how to brew a tea.}",
+        )
+    )
+    assert found == [
+        "tea.yaml:12:7: error: help has no 'zh' entry, but this skill is written "
+        "in en, zh; add 'zh:'"
+    ]
 
 
 def test_missing_required_field_and_bad_version() -> None:
     text = MINIMAL.replace("version: 1", "version: 2").replace(
-        "launch: {en: Welcome to Tea Time., zh: 欢迎来到下午茶。}\n", "")
+        "launch: {en: Welcome to Tea Time., zh: 欢迎来到下午茶。}\n", ""
+    )
     found = messages(text)
     assert "tea.yaml:1:1: error: the skill is missing the required field 'launch'" in found
     assert "tea.yaml:1:10: error: version 2 is not supported; write 'version: 1'" in found
@@ -112,9 +125,11 @@ def test_malformed_yaml(broken: str, expected: str) -> None:
 
 
 def test_duplicate_key_unknown_language_and_bad_id() -> None:
-    text = MINIMAL.replace("id: tea_time", "id: Tea Time!").replace(
-        "name: {en: Tea Time, zh: 下午茶}", "name: {en: Tea Time, zh: 下午茶, fr: Thé}"
-    ).replace("brand: Leaf Tea", "brand: Leaf Tea\nbrand: Leaf")
+    text = (
+        MINIMAL.replace("id: tea_time", "id: Tea Time!")
+        .replace("name: {en: Tea Time, zh: 下午茶}", "name: {en: Tea Time, zh: 下午茶, fr: Thé}")
+        .replace("brand: Leaf Tea", "brand: Leaf Tea\nbrand: Leaf")
+    )
     found = "\n".join(messages(text))
     assert "'brand' is written twice in this mapping (first on line 3)" in found
     assert "unknown language 'fr' in name" in found
@@ -124,7 +139,8 @@ def test_duplicate_key_unknown_language_and_bad_id() -> None:
 
 def test_bad_example_brackets_and_template_braces() -> None:
     text = MINIMAL.replace("brewing [black tea](tea)", "brewing [black tea(tea)").replace(
-        "Brew {tea} for three", "Brew {tea for three")
+        "Brew {tea} for three", "Brew {tea for three"
+    )
     found = "\n".join(messages(text))
     assert "stray '['" in found
     assert "unbalanced '{' or '}'" in found
@@ -149,11 +165,12 @@ def test_acceptance_three_errors_from_validate(
     tmp_path: Path, baking_yaml: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A misspelt field, a wrong type and an undefined slot: three errors, exit 1."""
-    broken = (baking_yaml.replace("brand: Anchor Dairy", "brnad: Anchor Dairy")
-              .replace("stop:\n  en: Happy baking!", "stop:\n  en: [Happy baking!]", 1)
-              .replace("Here is how to bake {dish}", "Here is how to bake {dishes}"))
-    broken = broken.replace("  en: [Happy baking!] See you in the next class.",
-                            "  en: [1, 2]")
+    broken = (
+        baking_yaml.replace("brand: Anchor Dairy", "brnad: Anchor Dairy")
+        .replace("stop:\n  en: Happy baking!", "stop:\n  en: [Happy baking!]", 1)
+        .replace("Here is how to bake {dish}", "Here is how to bake {dishes}")
+    )
+    broken = broken.replace("  en: [Happy baking!] See you in the next class.", "  en: [1, 2]")
     path = tmp_path / "anchor_baking.yaml"
     path.write_text(broken, "utf-8")
     assert main(["validate", str(path)]) == 1

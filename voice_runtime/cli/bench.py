@@ -22,8 +22,12 @@ from .common import build_assistant, project_of
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", choices=["nlu", "startup"])
     parser.add_argument("--lang", choices=["en", "zh"], default="en")
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="nlu: passes over the sentences; startup: runs of each shell")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="nlu: passes over the sentences; startup: runs of each shell",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,8 +44,13 @@ def percentile(values: list[float], q: float) -> float:
 def bench_nlu(args: argparse.Namespace) -> int:
     """A turn through the router vs. a raw Agent.parse_message, interleaved."""
     project = project_of(args)
-    sentences = [t.user for f in dialog_files([project.root / "tests" / "dialogs"])
-                 for d in load_dialogs(f) if d.language in (None, args.lang) for t in d.turns]
+    sentences = [
+        t.user
+        for f in dialog_files([project.root / "tests" / "dialogs"])
+        for d in load_dialogs(f)
+        if d.language in (None, args.lang)
+        for t in d.turns
+    ]
     if not sentences:
         raise VoiceError(f"no {args.lang} dialog test sentences to measure with")
     assistant = build_assistant(args)
@@ -59,13 +68,16 @@ def bench_nlu(args: argparse.Namespace) -> int:
             assistant.handle(text, session)
             routed.append(time.perf_counter() - start)
     raw_loop.close()
-    print(f"nlu bench ({args.lang}): {len(sentences)} sentences x {args.rounds} rounds, "
-          "interleaved")
+    print(
+        f"nlu bench ({args.lang}): {len(sentences)} sentences x {args.rounds} rounds, interleaved"
+    )
     print(f"{'':28} {'p50 ms':>8} {'p99 ms':>8}")
     for name, values in (("rasa Agent.parse_message", raw), ("voice router turn", routed)):
-        print(f"{name:28} {percentile(values, .5) * 1e3:8.2f} {percentile(values, .99) * 1e3:8.2f}")
+        print(
+            f"{name:28} {percentile(values, 0.5) * 1e3:8.2f} {percentile(values, 0.99) * 1e3:8.2f}"
+        )
     ratio50 = statistics.median(routed) / statistics.median(raw)
-    ratio99 = percentile(routed, .99) / percentile(raw, .99)
+    ratio99 = percentile(routed, 0.99) / percentile(raw, 0.99)
     print(f"{'router / rasa':28} {ratio50:8.3f} {ratio99:8.3f}   (target: <= 1.10)")
     return 0
 
@@ -80,8 +92,17 @@ def bench_startup(args: argparse.Namespace) -> int:
     rasa = shutil.which("rasa", path=str(bindir)) or shutil.which("rasa")
     if rasa is None:
         raise VoiceError("the 'rasa' command is not installed in this environment")
-    ours = [sys.executable, "-m", "voice_runtime.cli.main", "--project", str(project.root),
-            "shell", "--lang", args.lang, "--no-train"]
+    ours = [
+        sys.executable,
+        "-m",
+        "voice_runtime.cli.main",
+        "--project",
+        str(project.root),
+        "shell",
+        "--lang",
+        args.lang,
+        "--no-train",
+    ]
     theirs = [rasa, "shell", "--model", str(model)]
     timings: dict[str, list[float]] = {"voice shell": [], "rasa shell --model": []}
     for _ in range(args.rounds):
@@ -89,10 +110,13 @@ def bench_startup(args: argparse.Namespace) -> int:
         timings["rasa shell --model"].append(first_answer(theirs, text, '"intent"'))
     print(f"startup bench ({args.lang}): process start to first answer, {args.rounds} runs each")
     for name, values in timings.items():
-        print(f"{name:22} median {statistics.median(values):6.2f} s   "
-              f"min {min(values):6.2f} s   max {max(values):6.2f} s")
+        print(
+            f"{name:22} median {statistics.median(values):6.2f} s   "
+            f"min {min(values):6.2f} s   max {max(values):6.2f} s"
+        )
     ratio = statistics.median(timings["voice shell"]) / statistics.median(
-        timings["rasa shell --model"])
+        timings["rasa shell --model"]
+    )
     print(f"{'voice / rasa':22} {ratio:6.3f}   (target: <= 0.5)")
     return 0
 
@@ -101,8 +125,9 @@ def first_answer(command: list[str], text: str, marker: str, timeout: float = 30
     """Seconds from starting `command` (with `text` on stdin) to a line containing `marker`."""
     env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3")
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, env=env)
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+    )
     assert process.stdin is not None and process.stdout is not None
     process.stdin.write(text.encode("utf-8") + b"\n")
     process.stdin.flush()

@@ -41,6 +41,11 @@ def build_assistant(
 
 
 def add_language(parser: argparse.ArgumentParser, required: bool = False) -> None:
-    parser.add_argument("--lang", choices=["en", "zh"], default=None, required=required,
-                        help="language (default: detected from the text: Chinese characters "
-                             "mean zh, anything else en)")
+    parser.add_argument(
+        "--lang",
+        choices=["en", "zh"],
+        default=None,
+        required=required,
+        help="language (default: detected from the text: Chinese characters "
+        "mean zh, anything else en)",
+    )

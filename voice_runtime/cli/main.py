@@ -10,15 +10,21 @@ from pathlib import Path
 from ..errors import VoiceError
 from . import bench, nlu, say, shell, test, train, validate
 
-COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None],
-                          Callable[[argparse.Namespace], int]]] = {
-    "validate": ("check skill files and report every problem", validate.add_arguments,
-                 validate.run),
-    "train": ("train the NLU models (skipped when nothing changed)", train.add_arguments,
-              train.run),
+COMMANDS: dict[
+    str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+] = {
+    "validate": (
+        "check skill files and report every problem",
+        validate.add_arguments,
+        validate.run,
+    ),
+    "train": (
+        "train the NLU models (skipped when nothing changed)",
+        train.add_arguments,
+        train.run,
+    ),
     "nlu": ("print how a sentence is understood, as JSON", nlu.add_arguments, nlu.run),
-    "shell": ("talk to the assistant in text (a developer REPL)", shell.add_arguments,
-              shell.run),
+    "shell": ("talk to the assistant in text (a developer REPL)", shell.add_arguments, shell.run),
     "say": ("synthesize speech to a WAV file", say.add_arguments, say.run),
     "test": ("run dialog test files", test.add_arguments, test.run),
     "bench": ("measure latency and start-up time", bench.add_arguments, bench.run),
@@ -27,9 +33,13 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None],
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voice", description=__doc__)
-    parser.add_argument("--project", type=Path, default=None,
-                        help="project directory with skills/, nlu_data/, models/ "
-                             "(default: $VOICE_PROJECT or the current directory)")
+    parser.add_argument(
+        "--project",
+        type=Path,
+        default=None,
+        help="project directory with skills/, nlu_data/, models/ "
+        "(default: $VOICE_PROJECT or the current directory)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (summary, add_arguments, _) in COMMANDS.items():
         add_arguments(sub.add_parser(name, help=summary, description=summary))

@@ -24,8 +24,12 @@ def run(args: argparse.Namespace) -> int:
         "intent": turn.nlu.intent,
         "intent_ranking": turn.nlu.ranking[:5],
         "entities": turn.nlu.entities,
-        "route": {"skill": turn.skill, "intent": turn.intent, "slots": turn.slots,
-                  "response": turn.response.speech},
+        "route": {
+            "skill": turn.skill,
+            "intent": turn.intent,
+            "slots": turn.slots,
+            "response": turn.response.speech,
+        },
     }
     print(json.dumps(output, default=vars, ensure_ascii=False, indent=2))
     return 0

@@ -22,14 +22,21 @@ COMMANDS_HELP = "/state shows the session, /reset clears it, /quit leaves (or Ct
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_language(parser)
-    parser.add_argument("--speak", action="store_true",
-                        help="also speak each answer (pyttsx3 / espeak-ng)")
+    parser.add_argument(
+        "--speak", action="store_true", help="also speak each answer (pyttsx3 / espeak-ng)"
+    )
     parser.add_argument("--json", action="store_true", help="print each turn as one JSON line")
-    parser.add_argument("--threshold", type=float, default=None,
-                        help="confidence below which the assistant asks to rephrase "
-                             "(default 0.5)")
-    parser.add_argument("--no-train", action="store_true",
-                        help="refuse to start with an out-of-date model instead of retraining")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="confidence below which the assistant asks to rephrase (default 0.5)",
+    )
+    parser.add_argument(
+        "--no-train",
+        action="store_true",
+        help="refuse to start with an out-of-date model instead of retraining",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,8 +45,14 @@ def run(args: argparse.Namespace) -> int:
     if interactive:
         print(f"voice shell: type a request; {COMMANDS_HELP}")
     voice = _Voice() if args.speak else None
-    converse(assistant, Session(language=args.lang), _lines(interactive), sys.stdout,
-             as_json=args.json, voice=voice)
+    converse(
+        assistant,
+        Session(language=args.lang),
+        _lines(interactive),
+        sys.stdout,
+        as_json=args.json,
+        voice=voice,
+    )
     return 0
 
 
@@ -123,8 +136,11 @@ def _command(command: str, session: Session, out: TextIO) -> bool:
     if name in ("/quit", "/exit"):
         return True
     if name == "/state":
-        state = {"language": session.language, "open_skill": session.skill,
-                 "last_response": session.last.speech if session.last else None}
+        state = {
+            "language": session.language,
+            "open_skill": session.skill,
+            "last_response": session.last.speech if session.last else None,
+        }
         out.write(json.dumps(state, ensure_ascii=False) + "\n")
     elif name == "/reset":
         session.reset()
@@ -151,4 +167,3 @@ class _Voice:
         except (AudioError, VoiceError) as exc:
             err(f"! not speaking: {exc}")
             self.enabled = False
-

@@ -10,8 +10,12 @@ from .common import build_assistant, project_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", type=Path,
-                        help="dialog test files or directories (default: tests/dialogs)")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="dialog test files or directories (default: tests/dialogs)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="show passing turns too")
 
 

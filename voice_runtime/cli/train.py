@@ -10,8 +10,12 @@ from .common import load_skills, project_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lang", choices=["en", "zh"], action="append",
-                        help="only this language (repeatable; default: all)")
+    parser.add_argument(
+        "--lang",
+        choices=["en", "zh"],
+        action="append",
+        help="only this language (repeatable; default: all)",
+    )
     parser.add_argument("--force", action="store_true", help="retrain even if up to date")
 
 
@@ -20,8 +24,10 @@ def run(args: argparse.Namespace) -> int:
     catalog = load_skills(project)
     for language in args.lang or available_languages(project.nlu_data_dir):
         data = training_data(project, catalog, language)
-        print(f"{language}: {data.examples} training examples, fingerprint "
-              f"{data.fingerprint[:12]}", flush=True)
+        print(
+            f"{language}: {data.examples} training examples, fingerprint {data.fingerprint[:12]}",
+            flush=True,
+        )
         state, seconds = train(project, data, force=args.force)
         if seconds == 0:
             print(f"{language}: model is up to date, nothing to train ({state.path})")

@@ -10,8 +10,12 @@ from .common import project_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", type=Path,
-                        help="skill files or directories (default: the project's skills/)")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="skill files or directories (default: the project's skills/)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
     errors = sum(d.severity == "error" for d in catalog.diagnostics)
     warnings = len(catalog.diagnostics) - errors
     files = len(catalog.skills) + len(catalog.skipped)
-    print(f"{files} skill file(s): {len(catalog.skills)} valid, {errors} error(s), "
-          f"{warnings} warning(s)")
+    print(
+        f"{files} skill file(s): {len(catalog.skills)} valid, {errors} error(s), "
+        f"{warnings} warning(s)"
+    )
     return 1 if errors else 0

@@ -1,16 +1,16 @@
 """Dialog tests: YAML files of user turns and what each turn must produce.
 
-    version: 1
-    dialogs:
-      - name: open and ask
-        language: en            # optional; default: detected per turn
-        turns:
-          - user: open baking class
-            skill: anchor_baking          # the skill that answered (null: none)
-            intent: open_skill            # the routed intent
-            slots: {dish: bread}          # slot value ids that must be present
-            response: Welcome             # substring of the speech
-            response_matches: "^Welcome"  # or a Python regular expression
+version: 1
+dialogs:
+  - name: open and ask
+    language: en            # optional; default: detected per turn
+    turns:
+      - user: open baking class
+        skill: anchor_baking          # the skill that answered (null: none)
+        intent: open_skill            # the routed intent
+        slots: {dish: bread}          # slot value ids that must be present
+        response: Welcome             # substring of the speech
+        response_matches: "^Welcome"  # or a Python regular expression
 """
 
 from __future__ import annotations
@@ -118,14 +118,18 @@ def load_dialogs(path: Path) -> list[Dialog]:
                         re.compile(str(pattern))
                     except re.error as exc:
                         fail(t["response_matches"], f"invalid regular expression: {exc}")
-                turns.append(Expectation(
-                    user=str(t["user"].value), line=turn.line,
-                    skill=_text(t.get("skill")), check_skill="skill" in t,
-                    intent=_text(t.get("intent")),
-                    slots={str(k): str(v) for k, v in slots.items()},
-                    response=_text(t.get("response")),
-                    response_matches=None if pattern is None else str(pattern),
-                ))
+                turns.append(
+                    Expectation(
+                        user=str(t["user"].value),
+                        line=turn.line,
+                        skill=_text(t.get("skill")),
+                        check_skill="skill" in t,
+                        intent=_text(t.get("intent")),
+                        slots={str(k): str(v) for k, v in slots.items()},
+                        response=_text(t.get("response")),
+                        response_matches=None if pattern is None else str(pattern),
+                    )
+                )
             name = _text(values.get("name")) or f"dialog at line {item.line}"
             lang = str(language.value) if language is not None else None
             dialogs.append(Dialog(name, file, item.line, lang, tuple(turns)))
@@ -158,8 +162,11 @@ def compare(expected: Expectation, turn: Turn) -> list[str]:
     if expected.check_skill and expected.skill != turn.skill:
         problems.append(f"skill: expected {expected.skill}, got {turn.skill}")
     if expected.intent is not None and expected.intent != turn.intent:
-        top = f" (NLU top: {turn.nlu.intent.name} {turn.nlu.intent.confidence:.2f})" \
-            if turn.nlu else ""
+        top = (
+            f" (NLU top: {turn.nlu.intent.name} {turn.nlu.intent.confidence:.2f})"
+            if turn.nlu
+            else ""
+        )
         problems.append(f"intent: expected {expected.intent}, got {turn.intent}{top}")
     for name, value in expected.slots.items():
         if turn.slots.get(name) != value:
@@ -167,10 +174,10 @@ def compare(expected: Expectation, turn: Turn) -> list[str]:
     speech = turn.response.speech
     if expected.response is not None and expected.response not in speech:
         problems.append(f"response: expected to contain {expected.response!r}, got {speech!r}")
-    if expected.response_matches is not None and not re.search(expected.response_matches,
-                                                               speech):
-        problems.append(f"response: expected to match /{expected.response_matches}/, "
-                        f"got {speech!r}")
+    if expected.response_matches is not None and not re.search(expected.response_matches, speech):
+        problems.append(
+            f"response: expected to match /{expected.response_matches}/, got {speech!r}"
+        )
     return problems
 
 

@@ -36,9 +36,7 @@ def check_utterance(text: str) -> str:
     if not text:
         raise InputError("empty input: say or type a request")
     if len(text) > MAX_UTTERANCE:
-        raise InputError(
-            f"input too long ({len(text)} characters; the limit is {MAX_UTTERANCE})"
-        )
+        raise InputError(f"input too long ({len(text)} characters; the limit is {MAX_UTTERANCE})")
     if any(unicodedata.category(c) == "Cc" for c in text):
         raise InputError("input contains control characters; type plain text")
     return text
@@ -75,8 +73,14 @@ class Assistant:
         name = top.name
         if name == OPEN_SKILL:
             if named is None:
-                return self._turn(nlu, "fallback", current, SkillResponse(
-                    phrase(language, "which_skill", suggestions=self.suggestions(language))))
+                return self._turn(
+                    nlu,
+                    "fallback",
+                    current,
+                    SkillResponse(
+                        phrase(language, "which_skill", suggestions=self.suggestions(language))
+                    ),
+                )
             session.skill = named.id
             return self._turn(nlu, OPEN_SKILL, named, render(named.launch, language, {}))
         if "." in name:
@@ -85,20 +89,30 @@ class Assistant:
             session.skill = None
             if current is None:
                 return self._turn(nlu, "stop", None, SkillResponse(phrase(language, "goodbye")))
-            reply = render(current.stop, language, {}) if current.stop else SkillResponse(
-                phrase(language, "goodbye"))
+            reply = (
+                render(current.stop, language, {})
+                if current.stop
+                else SkillResponse(phrase(language, "goodbye"))
+            )
             return self._turn(nlu, "stop", current, reply)
         if name == "help":
             if current is not None:
                 return self._turn(nlu, "help", current, render(current.help, language, {}))
-            return self._turn(nlu, "help", None, SkillResponse(
-                phrase(language, "help", suggestions=self.suggestions(language, limit=None))))
+            return self._turn(
+                nlu,
+                "help",
+                None,
+                SkillResponse(
+                    phrase(language, "help", suggestions=self.suggestions(language, limit=None))
+                ),
+            )
         if name == "repeat":
             last = session.last or SkillResponse(phrase(language, "nothing_to_repeat"))
             return self._turn(nlu, "repeat", current, last)
         if name in ("yes", "no"):
-            return self._turn(nlu, name, current, SkillResponse(
-                phrase(language, "nothing_to_confirm")))
+            return self._turn(
+                nlu, name, current, SkillResponse(phrase(language, "nothing_to_confirm"))
+            )
         return self.fallback(nlu, current)
 
     def skill_intent(
@@ -118,14 +132,17 @@ class Assistant:
             return self.fallback(nlu, current)
         session.skill = skill.id
         slots = self.slots_for(skill, nlu)
-        words = {n: skill.slots[n].display(v, nlu.language) if n in skill.slots else v
-                 for n, v in slots.items()}
+        words = {
+            n: skill.slots[n].display(v, nlu.language) if n in skill.slots else v
+            for n, v in slots.items()
+        }
         intent = skill.intents[intent_name]
         missing = [n for n in template_slots(intent.response, nlu.language) if n not in words]
         if missing:
             slot = skill.slots[missing[0]]
-            speech = slot.prompt.get(nlu.language) or phrase(nlu.language, "ask_slot",
-                                                            slot=slot.name)
+            speech = slot.prompt.get(nlu.language) or phrase(
+                nlu.language, "ask_slot", slot=slot.name
+            )
             reply = SkillResponse(speech)
         else:
             reply = render(intent.response, nlu.language, words)
@@ -135,8 +152,12 @@ class Assistant:
         language = nlu.language
         if current is not None:
             help_text = render(current.help, language, {}).speech
-            speech = phrase(language, "fallback_in_skill",
-                            skill=current.name.get(language, current.id), help=help_text)
+            speech = phrase(
+                language,
+                "fallback_in_skill",
+                skill=current.name.get(language, current.id),
+                help=help_text,
+            )
         else:
             speech = phrase(language, "fallback", suggestions=self.suggestions(language))
         return self._turn(nlu, "fallback", current, SkillResponse(speech))
@@ -147,7 +168,7 @@ class Assistant:
         prefix = f"{skill.id}."
         for score in nlu.ranking:
             if score.name.startswith(prefix) and score.confidence >= self.settings.follow_up:
-                return score.name[len(prefix):]
+                return score.name[len(prefix) :]
         return None
 
     def named_skill(self, nlu: NluResult) -> Skill | None:
@@ -182,7 +203,7 @@ class Assistant:
         for entity in nlu.entities:
             if not entity.entity.startswith(prefix):
                 continue
-            name = entity.entity[len(prefix):]
+            name = entity.entity[len(prefix) :]
             slot = skill.slots.get(name)
             if slot is None:
                 continue
@@ -200,21 +221,29 @@ class Assistant:
         for name, slot in skill.slots.items():
             if name in found:
                 continue
-            hits = {v.id for v in slot.values for w in v.synonyms.get(language, [])
-                    if normalize(w) and normalize(w) in text}
+            hits = {
+                v.id
+                for v in slot.values
+                for w in v.synonyms.get(language, [])
+                if normalize(w) and normalize(w) in text
+            }
             if len(hits) == 1:
                 found[name] = hits.pop()
         return unresolved | found
 
     def suggestions(self, language: str, limit: int | None = 3) -> str:
-        names = [s.invocations[language][0] for s in self.catalog.skills
-                 if language in s.invocations]
+        names = [
+            s.invocations[language][0] for s in self.catalog.skills if language in s.invocations
+        ]
         items = [phrase(language, "open_suggestion", name=n) for n in names[:limit]]
         return join_choices(language, items)
 
     def _invocation_index(self, language: str) -> dict[str, Skill]:
-        return {normalize(name): skill for skill in self.catalog.skills
-                for name in skill.invocations.get(language, [])}
+        return {
+            normalize(name): skill
+            for skill in self.catalog.skills
+            for name in skill.invocations.get(language, [])
+        }
 
     @staticmethod
     def _turn(
@@ -224,14 +253,25 @@ class Assistant:
         response: SkillResponse,
         slots: dict[str, str] | None = None,
     ) -> Turn:
-        return Turn(nlu.text, nlu.language, intent, skill.id if skill else None, response,
-                    slots or {}, nlu, nlu.intent.confidence)
+        return Turn(
+            nlu.text,
+            nlu.language,
+            intent,
+            skill.id if skill else None,
+            response,
+            slots or {},
+            nlu,
+            nlu.intent.confidence,
+        )
 
 
 def template_slots(response: Response, language: str) -> list[str]:
     """The slot names a response's templates use in a language."""
-    texts = [response.speech.get(language, ""), response.card_title.get(language, ""),
-             response.card_text.get(language, "")]
+    texts = [
+        response.speech.get(language, ""),
+        response.card_title.get(language, ""),
+        response.card_text.get(language, ""),
+    ]
     return [f for t in texts for _, f, _, _ in string.Formatter().parse(t) if f]
 
 
@@ -240,6 +280,9 @@ def render(response: Response, language: str, words: dict[str, str]) -> SkillRes
     speech = response.speech.get(language, "").format(**words)
     card = None
     if response.card_title.get(language):
-        card = Card(response.card_title[language].format(**words),
-                    response.card_text.get(language, "").format(**words), response.card_image)
+        card = Card(
+            response.card_title[language].format(**words),
+            response.card_text.get(language, "").format(**words),
+            response.card_image,
+        )
     return SkillResponse(speech, card)

@@ -42,7 +42,7 @@ def load_builtin(directory: Path, language: str) -> BuiltinData:
         out = []
         for item in node.items():
             if not isinstance(item.value, str) or not item.value.strip():
-                fail(item, f"{what}: each sentence must be text (quote yes/no: \"yes\")")
+                fail(item, f'{what}: each sentence must be text (quote yes/no: "yes")')
             elif placeholder and placeholder not in item.value:
                 fail(item, f"{what}: '{item.value}' must contain {placeholder}")
             else:
@@ -68,8 +68,11 @@ def load_builtin(directory: Path, language: str) -> BuiltinData:
                 node = fields["intents"]
                 for name, value in node.mapping().items():
                     if name not in BUILTIN_INTENTS:
-                        fail(node.keys[name], f"unknown built-in intent '{name}'"
-                             f"{did_you_mean(name, BUILTIN_INTENTS)}")
+                        fail(
+                            node.keys[name],
+                            f"unknown built-in intent '{name}'"
+                            f"{did_you_mean(name, BUILTIN_INTENTS)}",
+                        )
                     intents[name] = sentences(value, f"intent '{name}'")
                 for name in BUILTIN_INTENTS:
                     if name not in intents:

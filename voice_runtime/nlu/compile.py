@@ -69,8 +69,13 @@ class TrainingData:
     @property
     def fingerprint(self) -> str:
         digest = hashlib.sha256()
-        for part in (str(COMPILER_VERSION), version("rasa"), self.config, self.nlu,
-                     self.dictionary):
+        for part in (
+            str(COMPILER_VERSION),
+            version("rasa"),
+            self.config,
+            self.nlu,
+            self.dictionary,
+        ):
             digest.update(part.encode("utf-8"))
             digest.update(b"\0")
         return digest.hexdigest()
@@ -106,22 +111,30 @@ def compile_language(skills: list[Skill], builtin: BuiltinData) -> TrainingData:
             for i, example in enumerate(examples[:ASK_EXAMPLES_PER_INTENT]):
                 carrier = builtin.ask_skill[i % len(builtin.ask_skill)]
                 invocation = skill.invocations[language][i % len(skill.invocations[language])]
-                line = (_escape(carrier)
-                        .replace("{invocation}", _mark(invocation, SKILL_ENTITY, skill.id))
-                        .replace("{request}", _annotate(skill, example, language)))
+                line = (
+                    _escape(carrier)
+                    .replace("{invocation}", _mark(invocation, SKILL_ENTITY, skill.id))
+                    .replace("{request}", _annotate(skill, example, language))
+                )
                 add(skill.qualified(intent.name), line)
 
     nlu_lines = ['version: "3.1"', "nlu:"]
-    for intent in sorted(blocks):
-        nlu_lines.append(f"- intent: {json.dumps(intent)}")
+    for name in sorted(blocks):
+        nlu_lines.append(f"- intent: {json.dumps(name)}")
         nlu_lines.append("  examples: |")
-        nlu_lines.extend(f"    - {line}" for line in blocks[intent])
+        nlu_lines.extend(f"    - {line}" for line in blocks[name])
     pipeline = _ZH_PIPELINE.format(dictionary="jieba") if language == "zh" else _EN_PIPELINE
-    config = (f"recipe: default.v1\nlanguage: {language}\nassistant_id: voice_runtime\n"
-              f"pipeline:\n{pipeline}{_CLASSIFIER}policies: []\n")
-    return TrainingData(language, config, "\n".join(nlu_lines) + "\n",
-                        _jieba_dictionary(skills, language),
-                        sum(len(lines) for lines in blocks.values()))
+    config = (
+        f"recipe: default.v1\nlanguage: {language}\nassistant_id: voice_runtime\n"
+        f"pipeline:\n{pipeline}{_CLASSIFIER}policies: []\n"
+    )
+    return TrainingData(
+        language,
+        config,
+        "\n".join(nlu_lines) + "\n",
+        _jieba_dictionary(skills, language),
+        sum(len(lines) for lines in blocks.values()),
+    )
 
 
 def _jieba_dictionary(skills: list[Skill], language: str) -> str:

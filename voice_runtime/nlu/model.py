@@ -32,15 +32,18 @@ class NluModel:
     def load(cls, path: Path, language: str) -> NluModel:
         if not path.exists():
             raise ModelError(f"no NLU model at {path}; run 'voice train'")
-        from . import rasa_env
         from rasa.core.agent import Agent
+
+        from . import rasa_env
 
         rasa_env.quiet()
 
         try:
             agent = Agent.load(str(path))
         except Exception as exc:  # Rasa raises many types for a bad archive
-            raise ModelError(f"cannot load NLU model {path}: {exc}; run 'voice train --force'")
+            raise ModelError(
+                f"cannot load NLU model {path}: {exc}; run 'voice train --force'"
+            ) from exc
         model = cls(agent, language, path)
         _predict_with_traced_graph(agent)
         model.parse_raw(WARM_UP_TEXT.get(language, "hello"))
@@ -49,9 +52,7 @@ class NluModel:
     def parse_raw(self, text: str) -> dict[str, Any]:
         """Rasa's own result dict (for benchmarks and debugging)."""
         with self._lock:
-            result: dict[str, Any] = self._loop.run_until_complete(
-                self.agent.parse_message(text)
-            )
+            result: dict[str, Any] = self._loop.run_until_complete(self.agent.parse_message(text))
         return result
 
     def parse(self, text: str) -> NluResult:

@@ -36,8 +36,9 @@ class NluResult:
     def from_rasa(cls, data: dict[str, Any], language: str) -> NluResult:
         text = str(data.get("text", ""))
         top = data.get("intent") or {}
-        intent = IntentScore(str(top.get("name") or "nlu_fallback"),
-                             float(top.get("confidence") or 0.0))
+        intent = IntentScore(
+            str(top.get("name") or "nlu_fallback"), float(top.get("confidence") or 0.0)
+        )
         ranking = tuple(
             IntentScore(str(item["name"]), float(item["confidence"]))
             for item in data.get("intent_ranking") or []

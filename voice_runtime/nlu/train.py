@@ -94,13 +94,16 @@ def train(project: Project, data: TrainingData, force: bool = False) -> tuple[Mo
 
 
 def _rasa_train(work: Path) -> str | None:
-    from . import rasa_env
     from rasa.model_training import train_nlu
+
+    from . import rasa_env
 
     rasa_env.quiet()
 
     result: str | None = train_nlu(
-        str(work / "config.yml"), str(work / "nlu.yml"), str(work / "out"),
+        str(work / "config.yml"),
+        str(work / "nlu.yml"),
+        str(work / "out"),
         fixed_model_name="model",
     )
     return result

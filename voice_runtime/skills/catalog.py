@@ -73,15 +73,19 @@ def cross_check(loaded: list[LoadedSkill]) -> list[Diagnostic]:
         ]
         for language, names in skill.invocations.items():
             for name in names:
-                key = ("invocation", language, normalize(name))
-                keys.append((key, key, f"invocation name '{name}'"))
+                invocation = ("invocation", language, normalize(name))
+                keys.append((invocation, invocation, f"invocation name '{name}'"))
         for intent in skill.intents.values():
             for language, examples in intent.examples.items():
                 for example in examples:
                     text = normalize(example.text)
-                    mark_key = ("example", language, intent.name, text)
-                    keys.append((("example", language, text), mark_key,
-                                 f"example '{example.text}' (intent '{intent.name}')"))
+                    keys.append(
+                        (
+                            ("example", language, text),
+                            ("example", language, intent.name, text),
+                            f"example '{example.text}' (intent '{intent.name}')",
+                        )
+                    )
         for key, mark_key, what in keys:
             line, column = item.marks.get(mark_key, (1, 1))
             owner = owners.get(key)
@@ -96,6 +100,13 @@ def cross_check(loaded: list[LoadedSkill]) -> list[Diagnostic]:
                 "invocation": "each invocation name must belong to one skill",
                 "example": "an example sentence must teach one intent only",
             }[key[0]]
-            found.append(Diagnostic(item.file, line, column, "error",
-                                    f"{what} is also used by {owner[0]} in {owner[1]}; {fix}"))
+            found.append(
+                Diagnostic(
+                    item.file,
+                    line,
+                    column,
+                    "error",
+                    f"{what} is also used by {owner[0]} in {owner[1]}; {fix}",
+                )
+            )
     return found

@@ -14,13 +14,23 @@ from pathlib import Path
 from ..languages import LANGUAGES
 from .diagnostics import Diagnostic, Severity, did_you_mean, has_errors
 from .examples import Example, ExampleSyntaxError, parse_example
-from .model import Card, Intent, Localized, LocalizedList, Response, Skill, Slot, SlotValue
+from .model import Intent, Localized, LocalizedList, Response, Skill, Slot, SlotValue
 from .normalize import normalize
 from .source import Node, parse_file, parse_yaml, type_name
 
 SUPPORTED_VERSIONS = (1,)
-SKILL_FIELDS = ("version", "id", "brand", "name", "invocations", "slots", "launch", "help",
-                "stop", "intents")
+SKILL_FIELDS = (
+    "version",
+    "id",
+    "brand",
+    "name",
+    "invocations",
+    "slots",
+    "launch",
+    "help",
+    "stop",
+    "intents",
+)
 SKILL_REQUIRED = ("version", "id", "brand", "name", "invocations", "launch", "help", "intents")
 INTENT_FIELDS = ("examples", "response")
 SLOT_FIELDS = ("values", "prompt")
@@ -103,8 +113,11 @@ class _Checker:
 
     def text(self, node: Node, what: str) -> str | None:
         if not isinstance(node.value, str):
-            hint = " (put it in quotes if you mean it as text)" \
-                if isinstance(node.value, int | float) else ""
+            hint = (
+                " (put it in quotes if you mean it as text)"
+                if isinstance(node.value, int | float)
+                else ""
+            )
             self.report(node, f"{what} must be text, not {type_name(node)}{hint}")
             return None
         value = str(node.value).strip()
@@ -191,8 +204,11 @@ class _Checker:
         values = self.fields(node, what, RESPONSE_FIELDS, ("speech",))
         if values is None:
             return None
-        speech = self.localized_text(values["speech"], f"{what} speech", template=True) \
-            if "speech" in values else {}
+        speech = (
+            self.localized_text(values["speech"], f"{what} speech", template=True)
+            if "speech" in values
+            else {}
+        )
         card = self.card(values["card"], f"{what} card") if "card" in values else None
         if card is None:
             return Response(speech)
@@ -203,10 +219,10 @@ class _Checker:
         values = self.fields(node, what, CARD_FIELDS, ("title", "text"))
         if values is None:
             return None
-        title = self.localized_text(values["title"], f"{what} title", True) \
-            if "title" in values else {}
-        text = self.localized_text(values["text"], f"{what} text", True) \
-            if "text" in values else {}
+        title = (
+            self.localized_text(values["title"], f"{what} title", True) if "title" in values else {}
+        )
+        text = self.localized_text(values["text"], f"{what} text", True) if "text" in values else {}
         image = None
         if "image" in values:
             image = self.text(values["image"], f"{what} image")
@@ -227,8 +243,11 @@ class _Checker:
             values = self.fields(slot_node, what, SLOT_FIELDS, ("values",))
             if values is None:
                 continue
-            prompt = self.localized_text(values["prompt"], f"{what} prompt") \
-                if "prompt" in values else {}
+            prompt = (
+                self.localized_text(values["prompt"], f"{what} prompt")
+                if "prompt" in values
+                else {}
+            )
             slots[name] = Slot(name, self.slot_values(values.get("values"), what), prompt)
         return slots
 
@@ -272,8 +291,11 @@ class _Checker:
             if values is None:
                 continue
             examples = self.examples(values["examples"], name) if "examples" in values else {}
-            response = self.response(values["response"], f"{what} response") \
-                if "response" in values else None
+            response = (
+                self.response(values["response"], f"{what} response")
+                if "response" in values
+                else None
+            )
             if response is not None:
                 intents[name] = Intent(name, examples, response)
         return intents
@@ -298,7 +320,9 @@ class _Checker:
                 for span in example.spans:
                     self._annotations.append((item, span.slot, span.text))
                 self.marks[("example", language, intent, normalize(example.text))] = (
-                    item.line, item.column)
+                    item.line,
+                    item.column,
+                )
                 parsed.append(example)
             if len(parsed) < 2:
                 self.report(value, f"{what} ({language}) needs at least 2 sentences to learn from")
@@ -321,13 +345,18 @@ class _Checker:
             self.marks[("id",)] = (values["id"].line, values["id"].column)
         brand = self.text(values["brand"], "brand") if "brand" in values else None
         name = self.localized_text(values["name"], "name") if "name" in values else {}
-        invocations = self.localized_list(values["invocations"], "invocations") \
-            if "invocations" in values else {}
+        invocations = (
+            self.localized_list(values["invocations"], "invocations")
+            if "invocations" in values
+            else {}
+        )
         if "invocations" in values and values["invocations"].is_mapping:
             for language, entry in values["invocations"].mapping().items():
                 for item in entry.items() if entry.is_list else [entry]:
                     self.marks[("invocation", language, normalize(str(item.value)))] = (
-                        item.line, item.column)
+                        item.line,
+                        item.column,
+                    )
         slots = self.slots(values["slots"]) if "slots" in values else {}
         launch = self.response(values["launch"], "launch") if "launch" in values else None
         help_ = self.response(values["help"], "help") if "help" in values else None
@@ -338,8 +367,9 @@ class _Checker:
         self.check_annotations(slots)
         if skill_id is None or brand is None or launch is None or help_ is None:
             return None
-        return Skill(skill_id, brand, name, invocations, launch, help_, intents, slots, stop,
-                     self.file)
+        return Skill(
+            skill_id, brand, name, invocations, launch, help_, intents, slots, stop, self.file
+        )
 
     # -- whole-skill checks ----------------------------------------------------------
 

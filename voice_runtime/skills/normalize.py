@@ -17,9 +17,7 @@ def normalize(text: str) -> str:
     "烘焙 课堂" -> "烘焙课堂".
     """
     folded = unicodedata.normalize("NFKC", text).casefold()
-    kept = "".join(
-        " " if unicodedata.category(c)[0] in "PSZC" and c != "'" else c for c in folded
-    )
+    kept = "".join(" " if unicodedata.category(c)[0] in "PSZC" and c != "'" else c for c in folded)
     words = _SPACES.sub(" ", kept).strip().replace("'", "")
     out: list[str] = []
     for i, c in enumerate(words):

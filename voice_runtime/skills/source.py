@@ -97,7 +97,11 @@ def parse_file(path: Path) -> tuple[Node | None, list[Diagnostic]]:
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, [Diagnostic(file, 1, 1, "error", f"not UTF-8 text ({exc.reason}); save the file as UTF-8")]
+        return None, [
+            Diagnostic(
+                file, 1, 1, "error", f"not UTF-8 text ({exc.reason}); save the file as UTF-8"
+            )
+        ]
     except OSError as exc:
         return None, [Diagnostic(file, 1, 1, "error", f"cannot read file: {exc.strerror}")]
     return parse_yaml(text, file)
@@ -109,8 +113,10 @@ def _syntax_hint(problem: str) -> str:
     if "mapping values are not allowed" in problem:
         return " (put text containing ': ' in quotes)"
     if "expected ',' or ']'" in problem:
-        return (" (a sentence with [words](slot) inside a [...] list must be quoted, or write"
-                " one sentence per line after '- ')")
+        return (
+            " (a sentence with [words](slot) inside a [...] list must be quoted, or write"
+            " one sentence per line after '- ')"
+        )
     if "could not find expected ':'" in problem:
         return " (a line is missing 'name: value', or quotes are unbalanced)"
     return ""
@@ -142,7 +148,9 @@ def _convert(
             values[name] = _convert(loader, value_node, file, diagnostics)
         return Node(values, line, column, keys)
     if isinstance(node, yaml.SequenceNode):
-        return Node([_convert(loader, item, file, diagnostics) for item in node.value], line, column)
+        return Node(
+            [_convert(loader, item, file, diagnostics) for item in node.value], line, column
+        )
     value = loader.construct_object(node, deep=True)
     if not isinstance(value, str | int | float | bool) and value is not None:
         value = str(value)  # dates and other YAML types: keep as text
