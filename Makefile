@@ -14,9 +14,9 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 
 demo: setup models
 	@echo "== English =="
-	printf 'open baking class\nhow do I bake bread\nhelp\nstop\n' | $(BIN)/voice shell --lang en
+	printf "open baking class\nhow can I make a sponge cake\nhelp\nstop\nI'd like to use car viewing\n" | $(BIN)/voice shell --lang en
 	@echo "== 中文 =="
-	printf '打开烘焙课堂\n面包怎么做\n退出\n' | $(BIN)/voice shell --lang zh
+	printf '打开烘焙课堂\n我想做牛角包\n退出\n帮我打开金锅厨房\n麻婆豆腐怎么炒\n' | $(BIN)/voice shell --lang zh
 
 test: setup models lint typecheck pytest
 

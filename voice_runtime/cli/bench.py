@@ -125,8 +125,14 @@ def first_answer(command: list[str], text: str, marker: str, timeout: float = 30
     """Seconds from starting `command` (with `text` on stdin) to a line containing `marker`."""
     env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3")
     start = time.perf_counter()
+    # unbuffered: select() must see every line, none may wait in a Python buffer
     process = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        bufsize=0,
     )
     assert process.stdin is not None and process.stdout is not None
     process.stdin.write(text.encode("utf-8") + b"\n")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
+from . import rasa_env
 from .result import NluResult
 
 WARM_UP_TEXT = {"en": "hello", "zh": "你好"}
@@ -32,11 +33,7 @@ class NluModel:
     def load(cls, path: Path, language: str) -> NluModel:
         if not path.exists():
             raise ModelError(f"no NLU model at {path}; run 'voice train'")
-        from rasa.core.agent import Agent
-
-        from . import rasa_env
-
-        rasa_env.quiet()
+        Agent = rasa_env.agent_class()
 
         try:
             agent = Agent.load(str(path))
@@ -68,8 +65,7 @@ def _predict_with_traced_graph(agent: Any) -> None:
     Eager prediction costs ~60 ms a parse; the traced tf.function ~10 ms, after
     a one-off trace of a few seconds (done by the warm-up parse).
     """
-    from rasa.nlu.classifiers.diet_classifier import DIETClassifier
-
+    DIETClassifier = rasa_env.diet_classifier_class()
     runner = agent.processor.graph_runner
     for node in getattr(runner, "_instantiated_nodes", {}).values():
         component = getattr(node, "_component", None)

@@ -1,8 +1,8 @@
 """Keep Rasa offline and quiet inside our process.
 
-Import this module before `rasa` (it sets the environment Rasa reads at
-import time) and call `quiet()` again after importing it, since Rasa's
-import installs its own warning filters.
+Importing this module sets the environment Rasa and TensorFlow read at
+import time; `quiet()` runs again after Rasa's import, which installs its
+own warning filters.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from typing import Any
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -34,3 +35,29 @@ def quiet() -> None:
 
 
 quiet()
+
+
+# Rasa is imported only through these functions, so the environment above is
+# always in place first (and import sorting cannot move it).
+
+
+def agent_class() -> Any:
+    """`rasa.core.agent.Agent`."""
+    from rasa.core.agent import Agent
+
+    quiet()
+    return Agent
+
+
+def diet_classifier_class() -> Any:
+    from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+
+    return DIETClassifier
+
+
+def train_nlu_function() -> Any:
+    """`rasa.model_training.train_nlu`."""
+    from rasa.model_training import train_nlu
+
+    quiet()
+    return train_nlu

@@ -20,6 +20,7 @@ from pathlib import Path
 from ..errors import ModelError
 from ..project import Project
 from ..skills.catalog import Catalog
+from . import rasa_env
 from .builtin import load_builtin
 from .compile import COMPILER_VERSION, TrainingData, compile_language
 
@@ -94,11 +95,7 @@ def train(project: Project, data: TrainingData, force: bool = False) -> tuple[Mo
 
 
 def _rasa_train(work: Path) -> str | None:
-    from rasa.model_training import train_nlu
-
-    from . import rasa_env
-
-    rasa_env.quiet()
+    train_nlu = rasa_env.train_nlu_function()
 
     result: str | None = train_nlu(
         str(work / "config.yml"),
