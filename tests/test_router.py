@@ -156,9 +156,9 @@ def test_bad_utterances_are_refused_with_a_reason(assistant: Assistant, text: st
     ("text", "skill"),
     [
         ("I'd like to use the baking class", "anchor_baking"),
-        ("帮我打开烘焙课堂", "anchor_baking"),
+        ("麻烦帮我开一下烘焙课堂", "anchor_baking"),
         ("could you start car viewing", "star_motors_cars"),
-        ("我想用大屏观车", "star_motors_cars"),
+        ("我想看看大屏观车", "star_motors_cars"),
     ],
 )
 def test_unseen_open_phrasings_on_the_real_model(
@@ -166,10 +166,12 @@ def test_unseen_open_phrasings_on_the_real_model(
 ) -> None:
     turn = assistant.handle(text, Session())
     assert (turn.intent, turn.skill) == ("open_skill", skill), turn.nlu
+    assert turn.nlu is not None and turn.nlu.source == "model"  # not a training sentence
 
 
 def test_ask_a_skill_directly_on_the_real_model(assistant: Assistant) -> None:
-    turn = assistant.handle("ask baking class how to make bread", Session())
+    turn = assistant.handle("could you ask the baking class how to make bread", Session())
+    assert turn.nlu is not None and turn.nlu.source == "model"
     assert (turn.skill, turn.intent, turn.slots) == (
         "anchor_baking",
         "anchor_baking.recipe",

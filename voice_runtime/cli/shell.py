@@ -41,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     assistant = build_assistant(args, args.threshold, auto_train=not args.no_train)
+    assistant.nlu.preload([args.lang] if args.lang else assistant.languages)
     interactive = sys.stdin.isatty()
     if interactive:
         print(f"voice shell: type a request; {COMMANDS_HELP}")
@@ -90,7 +91,8 @@ def converse(
 def print_turn(turn: Turn, out: TextIO) -> None:
     """The readable form of a turn."""
     out.write(f"> {turn.text}\n")
-    out.write(f"  intent    {turn.intent}  ({turn.confidence:.2f}, {turn.language})\n")
+    how = f", {turn.nlu.source}" if turn.nlu is not None else ""
+    out.write(f"  intent    {turn.intent}  ({turn.confidence:.2f}, {turn.language}{how})\n")
     if turn.nlu is not None and turn.nlu.entities:
         found = ", ".join(f"{e.entity}={e.value} ({e.text!r})" for e in turn.nlu.entities)
         out.write(f"  entities  {found}\n")

@@ -52,6 +52,12 @@ class Assistant:
         self.nlu = nlu
         self.settings = settings or RouterSettings()
 
+    @property
+    def languages(self) -> list[str]:
+        """The languages the installed skills speak, English first."""
+        found = {language for skill in self.catalog.skills for language in skill.invocations}
+        return sorted(found, key=lambda language: (language != "en", language))
+
     def handle(self, text: str, session: Session) -> Turn:
         text = check_utterance(text)
         language = session.language or detect_language(text)

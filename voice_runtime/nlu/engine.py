@@ -1,14 +1,17 @@
-"""The NLU models of a project, one per language, checked against the skills and
-loaded once, on first use."""
+"""The NLU of a project: per language, an exact matcher over the training
+sentences and a Rasa model, checked against the skills and loaded once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from pathlib import Path
 
 from ..errors import ModelError
 from ..project import Project
 from ..skills.catalog import Catalog
+from .exact import ExactMatcher
 from .model import NluModel
 from .result import NluResult
 from .train import model_state, train, training_data
@@ -17,10 +20,12 @@ Notify = Callable[[str], None]
 
 
 class NluEngine:
-    """Parses text with the model of its language.
+    """Parses text in a language: known sentences exactly, the rest with Rasa.
 
     A model that does not match the current skills is retrained first when
-    `auto_train` is set (saying so through `notify`), else refused.
+    `auto_train` is set (saying so through `notify`), else refused. Models
+    load in a background thread (`preload`), so known sentences are answered
+    while they load.
     """
 
     def __init__(
@@ -29,22 +34,47 @@ class NluEngine:
         catalog: Catalog,
         auto_train: bool = True,
         notify: Notify = lambda message: None,
+        exact: bool = True,
     ) -> None:
         self.project = project
         self.catalog = catalog
         self.auto_train = auto_train
         self.notify = notify
-        self._models: dict[str, NluModel] = {}
-
-    def model(self, language: str) -> NluModel:
-        if language not in self._models:
-            self._models[language] = self._load(language)
-        return self._models[language]
+        self.exact = exact
+        self._matchers: dict[str, ExactMatcher] = {}
+        self._paths: dict[str, Path] = {}
+        self._models: dict[str, Future[NluModel]] = {}
 
     def parse(self, text: str, language: str) -> NluResult:
+        self._prepare(language)
+        if self.exact:
+            known = self._matchers[language].match(text)
+            if known is not None:
+                return known
         return self.model(language).parse(text)
 
-    def _load(self, language: str) -> NluModel:
+    def model(self, language: str) -> NluModel:
+        self.preload([language])
+        return self._models[language].result()
+
+    def preload(self, languages: Iterable[str]) -> None:
+        """Make sure the models are current, then load them in the background."""
+        for language in languages:
+            if language not in self._models:
+                path = self._prepare(language)
+                future: Future[NluModel] = Future()
+                self._models[language] = future
+                threading.Thread(
+                    target=_load_into,
+                    args=(future, path, language),
+                    daemon=True,
+                    name=f"nlu-load-{language}",
+                ).start()
+
+    def _prepare(self, language: str) -> Path:
+        """Check (and if allowed, retrain) the model of a language; build its matcher."""
+        if language in self._paths:
+            return self._paths[language]
         data = training_data(self.project, self.catalog, language)
         state = model_state(self.project, data)
         if not state.current:
@@ -55,15 +85,27 @@ class NluEngine:
             self.notify(f"training the {language} NLU model ({state.reason}); this takes a minute")
             state, seconds = train(self.project, data)
             self.notify(f"trained the {language} NLU model in {seconds:.0f} s")
-        return load_model(state.path, language)
+        self._matchers[language] = ExactMatcher.from_training_data(data)
+        self._paths[language] = state.path
+        return state.path
 
 
 _LOADED: dict[tuple[Path, float], NluModel] = {}
+_LOADING = threading.Lock()
+
+
+def _load_into(future: Future[NluModel], path: Path, language: str) -> None:
+    """Load in a daemon thread (a short session need not wait for it at exit)."""
+    try:
+        future.set_result(load_model(path, language))
+    except BaseException as exc:  # handed to whoever waits for the model
+        future.set_exception(exc)
 
 
 def load_model(path: Path, language: str) -> NluModel:
     """Load a model file once per process (a retrained file is a new model)."""
     key = (path.resolve(), path.stat().st_mtime)
-    if key not in _LOADED:
-        _LOADED[key] = NluModel.load(path, language)
-    return _LOADED[key]
+    with _LOADING:  # one load at a time: TensorFlow start-up is not re-entrant
+        if key not in _LOADED:
+            _LOADED[key] = NluModel.load(path, language)
+        return _LOADED[key]

@@ -31,6 +31,7 @@ class NluResult:
     intent: IntentScore
     ranking: tuple[IntentScore, ...]
     entities: tuple[EntityMatch, ...]
+    source: str = "model"  # "model" (Rasa) or "exact" (a training sentence, word for word)
 
     @classmethod
     def from_rasa(cls, data: dict[str, Any], language: str) -> NluResult:

@@ -1,0 +1,110 @@
+"""PocketSphinx 5 with the English model inside its wheel: no downloads, ever.
+
+Two modes:
+
+- skill-biased (default): the trigram model and restricted dictionary that
+  ``bias.compile_bias`` builds from the installed skills, so command phrases are
+  recognised exactly and quickly;
+- free dictation (``free=True``): the wheel's general English language model.
+
+English only: for other languages a ``ModelError`` names the Vosk model to use.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..errors import ModelError
+from ..languages import LANGUAGE_NAMES
+from ..nlu.builtin import load_builtin
+from ..project import Project
+from ..skills.model import Skill
+from .bias import BiasModel, compile_bias
+from .recognizer import Recognizer
+
+VOSK_MODELS = {"zh": "vosk-model-small-cn-0.22"}
+MIN_CONFIDENCE = 0.5
+"""Below this posterior a biased transcript is treated as "not a command"."""
+
+
+def _pocketsphinx() -> Any:
+    try:
+        import pocketsphinx
+    except ImportError as exc:
+        raise ModelError(
+            f"pocketsphinx is not installed: pip install pocketsphinx ({exc})"
+        ) from exc
+    return pocketsphinx
+
+
+def check_language(language: str) -> None:
+    """``ModelError`` unless this backend can decode ``language`` (English only)."""
+    if language == "en":
+        return
+    name = LANGUAGE_NAMES.get(language, language)
+    model = VOSK_MODELS.get(language)
+    hint = (
+        f"download the Vosk model {model} from https://alphacephei.com/vosk/models "
+        "and use a Vosk recogniser"
+        if model
+        else "no offline model is known for it"
+    )
+    raise ModelError(f"PocketSphinx speaks English only, not {name} ({language}): {hint}")
+
+
+def bias_for(project: Project, skills: list[Skill], language: str = "en") -> BiasModel:
+    """The cached (or freshly compiled) skill bias under ``models/asr/<lang>/``."""
+    check_language(language)
+    builtin = load_builtin(project.nlu_data_dir, language)
+    return compile_bias(skills, builtin, project.models_dir / "asr" / language)
+
+
+class PocketSphinxRecognizer(Recognizer):
+    """A PocketSphinx decoder, skill-biased when given a ``BiasModel``, else free dictation."""
+
+    def __init__(self, bias: BiasModel | None = None, language: str = "en") -> None:
+        """Load the decoder (about a second for free dictation, far less when biased)."""
+        check_language(language)
+        super().__init__(language)
+        self.bias = bias
+        ps = _pocketsphinx()
+        model = ps.get_model_path()
+        options: dict[str, Any] = {
+            "hmm": os.path.join(model, "en-us", "en-us"),
+            "loglevel": "FATAL",
+        }
+        if bias is None:
+            options["lm"] = os.path.join(model, "en-us", "en-us.lm.bin")
+            options["dict"] = os.path.join(model, "en-us", "cmudict-en-us.dict")
+        else:
+            options["lm"] = str(bias.lm_path)
+            options["dict"] = str(bias.dict_path)
+        try:
+            self._decoder = ps.Decoder(**options)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelError(f"cannot load the PocketSphinx model: {exc}") from exc
+
+    @property
+    def free(self) -> bool:
+        return self.bias is None
+
+    def _start(self) -> None:
+        self._decoder.start_utt()
+
+    def _feed(self, pcm: bytes) -> str | None:
+        self._decoder.process_raw(pcm, False, False)
+        hyp = self._decoder.hyp()
+        return str(hyp.hypstr) if hyp is not None and hyp.hypstr else None
+
+    def _whole(self, pcm: bytes) -> None:
+        # full_utt: cepstral mean normalisation over the whole clip (batch), which
+        # recognises the first word far better than the live estimate a stream uses.
+        self._decoder.process_raw(pcm, False, True)
+
+    def _finish(self) -> tuple[str, float | None]:
+        self._decoder.end_utt()
+        hyp = self._decoder.hyp()
+        if hyp is None or not hyp.hypstr:
+            return "", None
+        return str(hyp.hypstr), min(max(float(hyp.prob), 0.0), 1.0)

@@ -1,0 +1,147 @@
+"""The speech recogniser interface and its typed result.
+
+A recogniser decodes 16 kHz mono 16-bit PCM either as a stream
+(``start`` / ``feed`` / ``finish``) or a whole clip at once (``transcribe``).
+Decoding is blocking CPU work: from asyncio code use ``transcribe_async``,
+which runs it in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..audio.wav import Audio
+from ..errors import InputError
+from .convert import RATE, to_recognizer_format
+
+CHUNK_BYTES = 4096
+"""Bytes fed per call by ``transcribe`` (128 ms of 16 kHz 16-bit audio)."""
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What a recogniser heard.
+
+    ``confidence`` is the decoder's posterior probability of the whole text (0..1),
+    or None when the backend cannot tell; ``text`` is empty when nothing was heard.
+    """
+
+    text: str
+    confidence: float | None
+    language: str
+    audio_seconds: float
+    decode_seconds: float
+
+    @property
+    def real_time_factor(self) -> float:
+        """Decode time over audio time (below 1 is faster than real time)."""
+        return self.decode_seconds / self.audio_seconds if self.audio_seconds > 0 else 0.0
+
+    @property
+    def empty(self) -> bool:
+        return not self.text.strip()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"real_time_factor": self.real_time_factor}
+
+
+class Recognizer(ABC):
+    """Streaming speech to text; one utterance at a time per instance.
+
+    Subclasses implement ``_start``, ``_feed`` and ``_finish``; this class keeps
+    the stream's state, times the decoding and checks the input.
+    """
+
+    language: str
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self._lock = threading.RLock()
+        self._active = False
+        self._bytes = 0
+        self._busy = 0.0
+        self._pending = b""
+
+    # -- streaming ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Begin an utterance (discarding any unfinished one)."""
+        with self._lock:
+            began = time.perf_counter()
+            self._start()
+            self._active = True
+            self._bytes = 0
+            self._pending = b""
+            self._busy = time.perf_counter() - began
+
+    def feed(self, chunk: bytes) -> str | None:
+        """Decode a chunk of 16 kHz mono 16-bit PCM; the partial text so far, if any."""
+        with self._lock:
+            if not self._active:
+                raise InputError("feed() before start(): begin an utterance first")
+            began = time.perf_counter()
+            data = self._pending + bytes(chunk)
+            whole = len(data) - len(data) % 2
+            self._pending = data[whole:]
+            self._bytes += whole
+            partial = self._feed(data[:whole]) if whole else None
+            self._busy += time.perf_counter() - began
+            return partial or None
+
+    def finish(self) -> Transcript:
+        """End the utterance and return the final transcript."""
+        with self._lock:
+            if not self._active:
+                raise InputError("finish() before start(): begin an utterance first")
+            began = time.perf_counter()
+            text, confidence = self._finish()
+            self._active = False
+            self._busy += time.perf_counter() - began
+            return Transcript(
+                " ".join(text.split()),
+                confidence,
+                self.language,
+                self._bytes / 2 / RATE,
+                self._busy,
+            )
+
+    # -- whole clips -------------------------------------------------------------------
+
+    def transcribe(self, audio: Audio) -> Transcript:
+        """Decode a whole clip of any rate, width and channel count."""
+        pcm = to_recognizer_format(audio).samples
+        with self._lock:
+            self.start()
+            began = time.perf_counter()
+            self._bytes = len(pcm)
+            self._whole(pcm)
+            self._busy += time.perf_counter() - began
+            return self.finish()
+
+    async def transcribe_async(self, audio: Audio) -> Transcript:
+        """``transcribe`` in a worker thread, so the event loop never blocks."""
+        return await asyncio.to_thread(self.transcribe, audio)
+
+    # -- backends ----------------------------------------------------------------------
+
+    @abstractmethod
+    def _start(self) -> None:
+        """Reset the decoder for a new utterance."""
+
+    @abstractmethod
+    def _feed(self, pcm: bytes) -> str | None:
+        """Decode whole 16-bit samples; the partial hypothesis, if any."""
+
+    def _whole(self, pcm: bytes) -> None:
+        """Decode a complete utterance; backends may normalise over all of it at once."""
+        for offset in range(0, len(pcm), CHUNK_BYTES):
+            self._feed(pcm[offset : offset + CHUNK_BYTES])
+
+    @abstractmethod
+    def _finish(self) -> tuple[str, float | None]:
+        """The final text and its confidence (0..1 or None)."""
