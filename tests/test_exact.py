@@ -28,11 +28,9 @@ def test_known_sentences_match_with_entities(catalog: Catalog) -> None:
         "skill",
         "anchor_baking",
         "baking class",
-        5,
-        17,
+        6,
+        18,
     )
-    recipe = exact.match("how do I bake a loaf")
-    assert recipe is None or recipe.intent.name == "anchor_baking.recipe"
     recipe = exact.match("i want to bake a loaf")
     assert recipe is not None
     assert [(e.entity, e.value) for e in recipe.entities] == [("anchor_baking.dish", "bread")]
