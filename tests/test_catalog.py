@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from test_skill_loader import MINIMAL
 
+from voice_runtime.cli.common import load_skills
+from voice_runtime.project import Project
 from voice_runtime.skills.catalog import load_catalog
 
 
@@ -94,3 +97,28 @@ def test_shipped_skills() -> None:
     assert len(catalog.skills) >= 6
     for skill in catalog.skills:
         assert set(skill.languages) == {"en", "zh"}, skill.id
+
+
+def test_example_that_repeats_a_builtin_sentence(tmp_path: Path) -> None:
+    reserved = {("en", "help me"): ("built-in intent 'help'", "nlu_data/en.yaml")}
+    write(tmp_path, "a.yaml", MINIMAL.replace("brewing [black tea](tea)", "help me"))
+    found = [str(d) for d in load_catalog([tmp_path], reserved).diagnostics]
+    assert len(found) == 1
+    assert (
+        "example 'help me' (intent 'brew') is also used by built-in intent 'help' in "
+        "nlu_data/en.yaml" in found[0]
+    )
+
+
+def test_runtime_says_which_skill_it_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "skills").mkdir()
+    write(tmp_path / "skills", "good.yaml", MINIMAL)
+    write(tmp_path / "skills", "bad.yaml", MINIMAL.replace("id: tea_time", "id: 7up"))
+    catalog = load_skills(Project(tmp_path))
+    assert [s.id for s in catalog.skills] == ["tea_time"]
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"skipped skill {tmp_path}/skills/bad.yaml: 1 error(s), first: ")
+    assert "skill id '7up' must be lower-case letters" in err[0]
+    assert err[1] == "run 'voice validate' for every problem"

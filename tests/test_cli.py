@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from voice_runtime.cli.main import main
-from voice_runtime.cli.shell import converse
+from voice_runtime.cli.shell import Voice, converse
 from voice_runtime.dialog.router import Assistant
 from voice_runtime.dialog.turn import Session
 
@@ -69,6 +69,20 @@ def test_shell_survives_bad_input(assistant: Assistant, capsys: pytest.CaptureFi
     states = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     assert [s["open_skill"] for s in states] == ["anchor_baking", None]
     assert "never read" not in text
+
+
+def test_speak_without_an_audio_device_says_so_once(
+    assistant: Assistant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voice_runtime.audio.playback import Player
+
+    if Player().available:
+        pytest.skip("this machine has an audio output device")
+    out = io.StringIO()
+    converse(assistant, Session(language="en"), ["open baking class", "help"], out, voice=Voice())
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 1 and errors[0].startswith("! not speaking: no audio output device")
+    assert out.getvalue().count("answer    ") == 2
 
 
 def test_shell_json_output(assistant: Assistant) -> None:

@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 from ..dialog.router import Assistant, RouterSettings
+from ..nlu.builtin import builtin_sentences
 from ..nlu.engine import NluEngine
 from ..project import Project
-from ..skills.catalog import Catalog, load_catalog
+from ..skills.catalog import Catalog, Reserved, load_catalog
 
 
 def project_of(args: argparse.Namespace) -> Project:
@@ -22,12 +23,19 @@ def err(message: str) -> None:
 
 def load_skills(project: Project, paths: list[Path] | None = None) -> Catalog:
     """The usable skills; says on stderr which files were skipped and why."""
-    catalog = load_catalog(paths or [project.skills_dir])
+    catalog = load_catalog(paths or [project.skills_dir], reserved_sentences(project))
     for file, reason in catalog.skipped.items():
         err(f"skipped skill {file}: {reason}")
     if catalog.skipped:
         err("run 'voice validate' for every problem")
     return catalog
+
+
+def reserved_sentences(project: Project) -> Reserved:
+    """The built-in NLU sentences, which no skill example may repeat."""
+    if not project.nlu_data_dir.is_dir():
+        return {}
+    return builtin_sentences(project.nlu_data_dir)
 
 
 def build_assistant(

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     interactive = sys.stdin.isatty()
     if interactive:
         print(f"voice shell: type a request; {COMMANDS_HELP}")
-    voice = _Voice() if args.speak else None
+    voice = Voice() if args.speak else None
     converse(
         assistant,
         Session(language=args.lang),
@@ -63,7 +63,7 @@ def converse(
     lines: Iterable[str | None],
     out: TextIO,
     as_json: bool = False,
-    voice: _Voice | None = None,
+    voice: Voice | None = None,
 ) -> None:
     """Answer each line (None: a line that was not UTF-8) until the input or /quit ends."""
     for line in lines:
@@ -152,7 +152,7 @@ def _command(command: str, session: Session, out: TextIO) -> bool:
     return False
 
 
-class _Voice:
+class Voice:
     """Speaks answers; without an audio device it says so once and goes on silently."""
 
     def __init__(self) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..skills.catalog import load_catalog
-from .common import project_of
+from .common import project_of, reserved_sentences
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,8 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = args.paths or [project_of(args).skills_dir]
-    catalog = load_catalog(paths)
+    project = project_of(args)
+    catalog = load_catalog(args.paths or [project.skills_dir], reserved_sentences(project))
     for diagnostic in catalog.diagnostics:
         print(diagnostic)
     errors = sum(d.severity == "error" for d in catalog.diagnostics)

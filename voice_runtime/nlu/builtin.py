@@ -8,6 +8,7 @@ from pathlib import Path
 from ..errors import SkillError
 from ..languages import LANGUAGES
 from ..skills.diagnostics import Diagnostic, did_you_mean
+from ..skills.normalize import normalize
 from ..skills.source import Node, parse_file, type_name
 
 BUILTIN_INTENTS = ("help", "stop", "repeat", "yes", "no", "out_of_scope")
@@ -92,3 +93,15 @@ def load_builtin(directory: Path, language: str) -> BuiltinData:
 
 def available_languages(directory: Path) -> list[str]:
     return [lang for lang in LANGUAGES if (directory / f"{lang}.yaml").exists()]
+
+
+def builtin_sentences(directory: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """(language, normalised sentence) -> ("built-in intent 'x'", file), for cross-checks."""
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for language in available_languages(directory):
+        data = load_builtin(directory, language)
+        for name, sentences in data.intents.items():
+            for sentence in sentences:
+                owner = (f"built-in intent '{name}'", str(directory / f"{language}.yaml"))
+                found[(language, normalize(sentence))] = owner
+    return found

@@ -45,11 +45,15 @@ def skill_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def load_catalog(paths: list[Path]) -> Catalog:
-    """Load and cross-check every skill file under `paths`."""
+# (language, normalised sentence) -> (who owns it, file): built-in sentences
+Reserved = dict[tuple[str, str], tuple[str, str]]
+
+
+def load_catalog(paths: list[Path], reserved: Reserved | None = None) -> Catalog:
+    """Load and cross-check every skill file under `paths` (and against `reserved`)."""
     loaded = [load_skill_file(path) for path in skill_files(paths)]
     diagnostics = [d for item in loaded for d in item.diagnostics]
-    diagnostics += cross_check(loaded)
+    diagnostics += cross_check(loaded, reserved or {})
     bad_files = {d.file for d in diagnostics if d.severity == "error"}
     skipped: dict[str, str] = {}
     for item in loaded:
@@ -60,10 +64,12 @@ def load_catalog(paths: list[Path]) -> Catalog:
     return Catalog(skills, sorted(diagnostics), skipped)
 
 
-def cross_check(loaded: list[LoadedSkill]) -> list[Diagnostic]:
+def cross_check(loaded: list[LoadedSkill], reserved: Reserved) -> list[Diagnostic]:
     """Problems between files: duplicate ids, shared invocation names, shared examples."""
     found: list[Diagnostic] = []
-    owners: dict[tuple[str, ...], tuple[str, str]] = {}
+    owners: dict[tuple[str, ...], tuple[str, str]] = {
+        ("example", language, text): owner for (language, text), owner in reserved.items()
+    }
     for item in loaded:
         if item.skill is None:
             continue
