@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print each turn as one JSON line")
     parser.add_argument(
         "--threshold",
-        type=float,
+        type=confidence,
         default=None,
         help="confidence below which the assistant asks to rephrase (default 0.5)",
     )
@@ -37,6 +37,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="refuse to start with an out-of-date model instead of retraining",
     )
+
+
+def confidence(text: str) -> float:
+    """argparse type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, not {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
