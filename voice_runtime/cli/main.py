@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import VoiceError
-from . import bench, nlu, say, shell, test, train, validate
+from . import bench, models, nlu, say, shell, test, train, validate
 
 COMMANDS: dict[
     str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -27,6 +27,11 @@ COMMANDS: dict[
     "shell": ("talk to the assistant in text (a developer REPL)", shell.add_arguments, shell.run),
     "say": ("synthesize speech to a WAV file", say.add_arguments, say.run),
     "test": ("run dialog test files", test.add_arguments, test.run),
+    "models": (
+        "list, download, verify or remove Vosk speech models",
+        models.add_arguments,
+        models.run,
+    ),
     "bench": ("measure latency and start-up time", bench.add_arguments, bench.run),
 }
 
