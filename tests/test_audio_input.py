@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from scipy.signal import resample_poly  # type: ignore[import-untyped]
+from scipy.signal import resample_poly
 
 from voice_runtime.audio.endpoint import (
     EndpointConfig,
