@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import VoiceError
-from . import bench, models, nlu, say, shell, test, train, validate
+from . import ask, bench, models, nlu, say, shell, test, train, transcribe, validate
 
 COMMANDS: dict[
     str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -27,6 +27,16 @@ COMMANDS: dict[
     "shell": ("talk to the assistant in text (a developer REPL)", shell.add_arguments, shell.run),
     "say": ("synthesize speech to a WAV file", say.add_arguments, say.run),
     "test": ("run dialog test files", test.add_arguments, test.run),
+    "transcribe": (
+        "speech to text from a WAV file",
+        transcribe.add_arguments,
+        transcribe.run,
+    ),
+    "ask": (
+        "the whole pipeline from a WAV file: hear, understand, answer",
+        ask.add_arguments,
+        ask.run,
+    ),
     "models": (
         "list, download, verify or remove Vosk speech models",
         models.add_arguments,

@@ -42,7 +42,7 @@ OPEN_WEIGHT = 3
 BUILTIN_WEIGHT = 2
 """Repeats of each built-in intent sentence (help, stop, yes, ...)."""
 START, END = "<s>", "</s>"
-_TOKEN = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*")
+_TOKEN = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*")
 
 # espeak-ng IPA (en-us voice) -> the bundled acoustic model's ARPAbet phones.
 IPA_TO_ARPABET: dict[str, str] = {
@@ -159,13 +159,13 @@ def witten_bell_arpa(sentences: Iterable[str], order: int = ORDER) -> str:
     followers: list[dict[tuple[str, ...], int]] = []
     totals: list[dict[tuple[str, ...], int]] = []
     for n in range(order):
-        kinds: dict[tuple[str, ...], int] = defaultdict(int)
-        total: dict[tuple[str, ...], int] = defaultdict(int)
+        kinds_of: dict[tuple[str, ...], int] = defaultdict(int)
+        total_of: dict[tuple[str, ...], int] = defaultdict(int)
         for gram, count in counts[n].items():
-            kinds[gram[:-1]] += 1
-            total[gram[:-1]] += count
-        followers.append(kinds)
-        totals.append(total)
+            kinds_of[gram[:-1]] += 1
+            total_of[gram[:-1]] += count
+        followers.append(kinds_of)
+        totals.append(total_of)
     probs: list[dict[tuple[str, ...], float]] = [{} for _ in range(order)]
     unigram_total = totals[0][()]
     for (word,), count in counts[0].items():

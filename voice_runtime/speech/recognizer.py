@@ -15,12 +15,44 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 from ..audio.wav import Audio
 from ..errors import InputError
 from .convert import RATE, to_recognizer_format
 
 CHUNK_BYTES = 4096
 """Bytes fed per call by ``transcribe`` (128 ms of 16 kHz 16-bit audio)."""
+MIN_VOICED_SECONDS = 0.04
+"""Less voiced sound than this (silence, hiss, hum) is no speech: the transcript is empty."""
+_FRAME, _HOP, _RUN = 512, 256, 3
+_VOICING = 0.35  # normalised autocorrelation peak at a 60-400 Hz pitch lag
+_FLOOR = 1e-5  # mean square of a frame (-50 dBFS) below which it is silence
+
+
+def voiced_seconds(pcm: bytes, rate: int = RATE) -> float:
+    """Seconds of periodic (voiced) sound in 16-bit mono PCM.
+
+    A frame is voiced when its autocorrelation peaks at a pitch lag (60-400 Hz) and
+    it is louder than -50 dBFS; only runs of three or more voiced frames (48 ms)
+    count, so white or pink noise and silence score zero while a vowel does not.
+    """
+    x = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2").astype(np.float64) / 32768.0
+    if x.size < _FRAME:
+        return 0.0
+    index = np.arange(0, x.size - _FRAME + 1, _HOP)[:, None] + np.arange(_FRAME)
+    frames = x[index]
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    spectrum = np.fft.rfft(frames * np.hanning(_FRAME), n=2 * _FRAME, axis=1)
+    autocorrelation = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, :_FRAME]
+    peak = autocorrelation[:, rate // 400 : rate // 60].max(axis=1)
+    voiced = (peak > _VOICING * np.maximum(autocorrelation[:, 0], 1e-12)) & (
+        (frames**2).mean(axis=1) > _FLOOR
+    )
+    edges = np.diff(np.concatenate([[0], voiced.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    lengths = ends - starts
+    return float(lengths[lengths >= _RUN].sum() * _HOP / rate)
 
 
 @dataclass(frozen=True)
@@ -28,7 +60,8 @@ class Transcript:
     """What a recogniser heard.
 
     ``confidence`` is the decoder's posterior probability of the whole text (0..1),
-    or None when the backend cannot tell; ``text`` is empty when nothing was heard.
+    or None when the backend cannot tell; ``text`` is empty when nothing was heard
+    (silence, or noise without voiced sound).
     """
 
     text: str
@@ -66,6 +99,7 @@ class Recognizer(ABC):
         self._bytes = 0
         self._busy = 0.0
         self._pending = b""
+        self._audio = bytearray()
 
     # -- streaming ---------------------------------------------------------------------
 
@@ -77,6 +111,7 @@ class Recognizer(ABC):
             self._active = True
             self._bytes = 0
             self._pending = b""
+            self._audio = bytearray()
             self._busy = time.perf_counter() - began
 
     def feed(self, chunk: bytes) -> str | None:
@@ -89,6 +124,7 @@ class Recognizer(ABC):
             whole = len(data) - len(data) % 2
             self._pending = data[whole:]
             self._bytes += whole
+            self._audio += data[:whole]
             partial = self._feed(data[:whole]) if whole else None
             self._busy += time.perf_counter() - began
             return partial or None
@@ -100,7 +136,10 @@ class Recognizer(ABC):
                 raise InputError("finish() before start(): begin an utterance first")
             began = time.perf_counter()
             text, confidence = self._finish()
+            if voiced_seconds(bytes(self._audio)) < MIN_VOICED_SECONDS:
+                text, confidence = "", None  # silence or noise: whatever was decoded is noise
             self._active = False
+            self._audio = bytearray()
             self._busy += time.perf_counter() - began
             return Transcript(
                 " ".join(text.split()),
@@ -119,6 +158,7 @@ class Recognizer(ABC):
             self.start()
             began = time.perf_counter()
             self._bytes = len(pcm)
+            self._audio = bytearray(pcm)
             self._whole(pcm)
             self._busy += time.perf_counter() - began
             return self.finish()
