@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import VoiceError
 from . import ask, bench, models, nlu, say, shell, test, train, transcribe, validate
+from . import eval as eval_cmd
 
 COMMANDS: dict[
     str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -42,6 +43,7 @@ COMMANDS: dict[
         models.add_arguments,
         models.run,
     ),
+    "eval": ("measure accuracy on labelled data", eval_cmd.add_arguments, eval_cmd.run),
     "bench": ("measure latency and start-up time", bench.add_arguments, bench.run),
 }
 

@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--threshold",
         type=confidence,
         default=None,
-        help="confidence below which the assistant asks to rephrase (default 0.5)",
+        help="confidence below which the assistant asks to rephrase (default 0.4)",
     )
     parser.add_argument(
         "--no-train",

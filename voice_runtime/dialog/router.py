@@ -26,7 +26,7 @@ class RouterSettings:
     """`threshold`: below this top-intent confidence the assistant asks to rephrase.
     `follow_up`: while a skill is open, its best intent wins when at least this confident."""
 
-    threshold: float = 0.5
+    threshold: float = 0.4
     follow_up: float = 0.2
 
 

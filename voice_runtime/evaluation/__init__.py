@@ -1,0 +1,1 @@
+"""Measuring how well the assistant understands: labelled data in, metrics out."""
