@@ -13,7 +13,6 @@ from pathlib import Path
 from ..audio.wav import write_wav
 from ..dialog.turn import Session
 from ..speech.convert import load_audio
-from ..speech.pocketsphinx_backend import check_language
 from ..tts.speaker import Speaker
 from .common import build_assistant, err
 from .transcribe import describe, recognizer
@@ -30,9 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     language = args.lang or "en"
-    check_language(language)
     audio = load_audio(args.file)
-    transcript = recognizer(args).transcribe(audio)
+    transcript = recognizer(args, language).transcribe(audio)
     if transcript.empty:
         err(f"no command heard in {args.file}: only silence or noise was recognised")
         return 1

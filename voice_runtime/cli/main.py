@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import VoiceError
-from . import ask, bench, models, nlu, say, shell, test, train, transcribe, validate
+from . import ask, bench, listen, models, nlu, say, shell, test, train, transcribe, validate
 from . import eval as eval_cmd
 
 COMMANDS: dict[
@@ -37,6 +37,11 @@ COMMANDS: dict[
         "the whole pipeline from a WAV file: hear, understand, answer",
         ask.add_arguments,
         ask.run,
+    ),
+    "listen": (
+        "the speaker loop: wake phrase, listen, answer aloud",
+        listen.add_arguments,
+        listen.run,
     ),
     "models": (
         "list, download, verify or remove Vosk speech models",

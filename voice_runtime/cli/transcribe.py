@@ -1,7 +1,7 @@
-"""`voice transcribe FILE.wav [--free] [--json]`: speech to text with PocketSphinx.
+"""`voice transcribe FILE.wav [--free] [--json] [--lang]`: speech to text.
 
 By default the recogniser is biased towards the installed skills' sentences (built
-once and cached under models/asr/en/); --free uses the general English model.
+once and cached under models/bias/<lang>/); --free is unbiased dictation.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import argparse
 import json
 from pathlib import Path
 
+from ..speech.backends import recognizer_for
 from ..speech.convert import load_audio
-from ..speech.pocketsphinx_backend import PocketSphinxRecognizer, bias_for
-from ..speech.recognizer import Transcript
-from .common import err, load_skills, project_of
+from ..speech.recognizer import Recognizer, Transcript
+from .common import add_language, load_skills, project_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,17 +22,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--free", action="store_true", help="free dictation instead of the skills' sentences"
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_language(parser)
 
 
-def recognizer(args: argparse.Namespace, free: bool = False) -> PocketSphinxRecognizer:
-    """An English recogniser: skill-biased (compiled when stale) or free dictation."""
-    if free:
-        return PocketSphinxRecognizer()
+def recognizer(args: argparse.Namespace, language: str = "en", free: bool = False) -> Recognizer:
+    """The recogniser for a language: Vosk when its model is installed, else PocketSphinx
+    (English); skill-biased (compiled when stale) unless `free`."""
     project = project_of(args)
-    bias = bias_for(project, load_skills(project).skills)
-    if bias.missing:
-        err(f"no pronunciation for: {', '.join(bias.missing)} (sentences left out)")
-    return PocketSphinxRecognizer(bias)
+    skills = [] if free else load_skills(project).skills
+    return recognizer_for(project, language, skills, free=free)
 
 
 def describe(transcript: Transcript) -> str:
@@ -47,7 +45,7 @@ def describe(transcript: Transcript) -> str:
 
 def run(args: argparse.Namespace) -> int:
     audio = load_audio(args.file)
-    transcript = recognizer(args, free=args.free).transcribe(audio)
+    transcript = recognizer(args, args.lang or "en", free=args.free).transcribe(audio)
     if args.json:
         print(json.dumps(transcript.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -91,8 +91,10 @@ def recognizer_for(
     backend: Backend | None = None,
     model_path: Path | None = None,
     phrases: Iterable[str] | None = None,
+    wake_phrase: str | None = None,
 ) -> Recognizer:
-    """A recogniser for ``language``, biased toward ``skills`` unless ``free``.
+    """A recogniser for ``language``, biased toward ``skills`` (and the wake phrase)
+    unless ``free``.
 
     ``backend`` forces "vosk" or "pocketsphinx"; ``model_path`` forces a Vosk model
     directory. Vosk's command phrases are ``phrases`` plus the skills' sentences (built
@@ -106,13 +108,14 @@ def recognizer_for(
     if backend != "pocketsphinx":
         path = model_path or _default_vosk_path(project, language)
         if path is not None:
-            command = None if free else command_phrases(project, language, skills, phrases)
+            extra = [*(phrases or ()), *([wake_phrase] if wake_phrase else [])]
+            command = None if free else command_phrases(project, language, skills, extra)
             return VoskRecognizer(path, language, command)
         if backend == "vosk" or language != "en":
             raise ModelError(download_hint(language))
     if free:
         return PocketSphinxRecognizer(None, language)
-    return PocketSphinxRecognizer(bias_for(project, skills, language), language)
+    return PocketSphinxRecognizer(bias_for(project, skills, language, wake_phrase), language)
 
 
 def command_phrases(

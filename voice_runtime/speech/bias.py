@@ -96,7 +96,9 @@ def tokenize(sentence: str) -> list[str]:
     return _TOKEN.findall(sentence.lower())
 
 
-def skill_sentences(skills: list[Skill], builtin: BuiltinData) -> list[str]:
+def skill_sentences(
+    skills: list[Skill], builtin: BuiltinData, extra: Iterable[str] = ()
+) -> list[str]:
     """Every sentence a user is expected to say in ``builtin.language``, tokenized.
 
     A sentence may appear more than once: repeats weight the groups, so the few
@@ -110,6 +112,7 @@ def skill_sentences(skills: list[Skill], builtin: BuiltinData) -> list[str]:
         corpus.extend(text for text in unique if text for _ in range(weight))
 
     add((s for sentences in builtin.intents.values() for s in sentences), BUILTIN_WEIGHT)
+    add(extra, OPEN_WEIGHT)
     for skill in skills:
         names = skill.invocations.get(language)
         if not names:
@@ -293,11 +296,18 @@ def fingerprint(sentences: list[str]) -> str:
 
 
 def compile_bias(
-    skills: list[Skill], builtin: BuiltinData, directory: Path, force: bool = False
+    skills: list[Skill],
+    builtin: BuiltinData,
+    directory: Path,
+    force: bool = False,
+    extra: Iterable[str] = (),
 ) -> BiasModel:
-    """The language model and dictionary for ``builtin.language``, rebuilt only when stale."""
+    """The language model and dictionary for ``builtin.language``, rebuilt only when stale.
+
+    ``extra`` sentences (the wake phrase) are learnt with the weight of "open" sentences.
+    """
     language = builtin.language
-    sentences = skill_sentences(skills, builtin)
+    sentences = skill_sentences(skills, builtin, extra)
     if not sentences:
         raise ModelError(f"no sentences to build a speech model from for '{language}'")
     print_ = fingerprint(sentences)

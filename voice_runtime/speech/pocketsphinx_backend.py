@@ -15,13 +15,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..audio.wav import Audio
 from ..errors import ModelError
 from ..languages import LANGUAGE_NAMES
 from ..nlu.builtin import load_builtin
 from ..project import Project
 from ..skills.model import Skill
 from .bias import BiasModel, compile_bias
+from .convert import to_recognizer_format
 from .recognizer import Recognizer
+from .wake import WAKE_PHRASES
 
 VOSK_MODELS = {"zh": "vosk-model-small-cn-0.22"}
 
@@ -51,11 +54,23 @@ def check_language(language: str) -> None:
     raise ModelError(f"PocketSphinx speaks English only, not {name} ({language}): {hint}")
 
 
-def bias_for(project: Project, skills: list[Skill], language: str = "en") -> BiasModel:
-    """The cached (or freshly compiled) skill bias under ``models/bias/<lang>/``."""
+def bias_for(
+    project: Project, skills: list[Skill], language: str = "en", wake_phrase: str | None = None
+) -> BiasModel:
+    """The cached (or freshly compiled) skill bias under ``models/bias/<lang>/``.
+
+    It also knows the wake phrase, alone and before each way of opening a skill.
+    """
     check_language(language)
     builtin = load_builtin(project.nlu_data_dir, language)
-    return compile_bias(skills, builtin, project.models_dir / "bias" / language)
+    phrase = wake_phrase or WAKE_PHRASES[language]
+    extra = [phrase] + [
+        f"{phrase} {carrier.replace('{invocation}', skill.invocations[language][0])}"
+        for skill in skills
+        if language in skill.invocations
+        for carrier in builtin.open_skill[:3]
+    ]
+    return compile_bias(skills, builtin, project.models_dir / "bias" / language, extra=extra)
 
 
 class PocketSphinxRecognizer(Recognizer):
@@ -86,6 +101,19 @@ class PocketSphinxRecognizer(Recognizer):
     @property
     def free(self) -> bool:
         return self.bias is None
+
+    def calibrate(self, audio: Audio) -> None:
+        """Move the cepstral mean from the model's default to this kind of speech.
+
+        Cold, the first utterances come out wrong ("hey assistant" -> "to the sea");
+        three passes without search over a clip of speech settle it.
+        """
+        pcm = to_recognizer_format(audio).samples
+        with self._lock:
+            for _ in range(3):
+                self._decoder.start_utt()
+                self._decoder.process_raw(pcm, True, False)
+                self._decoder.end_utt()
 
     def _start(self) -> None:
         self._decoder.start_utt()

@@ -167,6 +167,9 @@ class Recognizer(ABC):
         """``transcribe`` in a worker thread, so the event loop never blocks."""
         return await asyncio.to_thread(self.transcribe, audio)
 
+    def calibrate(self, audio: Audio) -> None:  # noqa: B027 (optional for backends)
+        """Adapt to a voice and channel before the first real utterance (default: nothing)."""
+
     # -- backends ----------------------------------------------------------------------
 
     @abstractmethod

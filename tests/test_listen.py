@@ -1,0 +1,73 @@
+"""The speaker loop on real audio: espeak-ng speech played through the microphone path."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from voice_runtime.audio.microphone import WavSource
+from voice_runtime.audio.wav import Audio, read_wav
+from voice_runtime.dialog.router import Assistant
+from voice_runtime.listen import SpeakerLoop
+from voice_runtime.speech.backends import recognizer_for
+from voice_runtime.speech.wake import split_wake
+from voice_runtime.tts.speaker import Speaker
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def speech(tmp_path: Path, text: str) -> Audio:
+    path = tmp_path / f"{abs(hash(text))}.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True)
+    return read_wav(path)
+
+
+def silence(seconds: float) -> Audio:
+    return Audio(b"\0\0" * int(16000 * seconds), 16000)
+
+
+@pytest.mark.parametrize(
+    ("text", "woke", "rest"),
+    [
+        ("hey assistant open baking class", True, "open baking class"),
+        ("assistant", True, ""),
+        ("Hey, Assistant!", True, ""),
+        ("hey there how are you", False, ""),
+        ("open baking class", False, ""),
+        ("你好助手打开烘焙课堂", True, "打开烘焙课堂"),
+    ],
+)
+def test_split_wake(text: str, woke: bool, rest: str) -> None:
+    match = split_wake(text, "你好助手" if "你" in text else "hey assistant")
+    assert (match.woke, match.request) == (woke, rest)
+
+
+def test_wake_listen_answer_and_back_to_waiting(tmp_path: Path, assistant: Assistant) -> None:
+    source = WavSource(
+        silence(1.0),
+        speech(tmp_path, "hey assistant"),
+        silence(1.0),
+        speech(tmp_path, "open baking class"),
+        silence(1.0),
+        speech(tmp_path, "open car viewing"),  # no wake phrase: ignored
+        silence(1.0),
+        speech(tmp_path, "hey assistant open car viewing"),
+        silence(1.0),
+    )
+    recognizer = recognizer_for(
+        assistant.nlu.project, "en", assistant.catalog.skills, wake_phrase="hey assistant"
+    )
+    played: list[Audio] = []
+    loop = SpeakerLoop(assistant, recognizer, Speaker(), played.append, "en", "hey assistant")
+    heard = list(loop.run(source))
+    summary = [(h.woke, h.turn.skill if h.turn else None, h.reply[:20]) for h in heard]
+    assert summary == [
+        (True, None, "Yes?"),
+        (False, "anchor_baking", "Welcome to Anchor Ba"),
+        (False, None, ""),
+        (True, "star_motors_cars", heard[3].reply[:20]),
+    ], [h.transcript.text for h in heard]
+    assert heard[3].turn is not None and heard[3].turn.intent == "open_skill"
+    assert len(played) >= 3 and all(a.duration > 0.3 for a in played)

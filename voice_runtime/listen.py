@@ -1,0 +1,147 @@
+"""The speaker loop: wake phrase -> listen -> understand -> skill -> speak -> wait again.
+
+Audio comes from any `AudioSource` (the microphone, or WAV files through the
+same sound-card callback path); answers go to any `output` callable (the
+speaker, or a list in tests). When the open skill asks a question, the
+microphone stays open for the answer without the wake phrase.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TextIO
+
+from .audio.endpoint import EndpointConfig, Endpointer, NoSpeech, UtteranceEnded
+from .audio.microphone import AudioSource, iter_chunks
+from .audio.wav import Audio
+from .dialog.router import Assistant
+from .dialog.turn import Session, Turn
+from .errors import InputError
+from .speech.convert import RATE
+from .speech.recognizer import Recognizer, Transcript
+from .speech.wake import split_wake
+from .tts.speaker import Speaker, split_sentences
+
+Output = Callable[[Audio], None]
+
+EXTRA_PHRASES = {
+    "en": {"not_heard": "Sorry, I didn't catch that.", "yes": "Yes?"},
+    "zh": {"not_heard": "抱歉，我没听清。", "yes": "我在。"},
+}
+
+# A few seconds of speech to calibrate the recogniser with before the first utterance.
+CALIBRATION = {
+    "en": "{wake}, please open the class and tell me what I can say.",
+    "zh": "{wake}，请打开课堂，告诉我可以说什么。",
+}
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One step of the loop, for logging: what was heard and what was answered."""
+
+    transcript: Transcript
+    woke: bool
+    turn: Turn | None
+    reply: str
+
+
+class SpeakerLoop:
+    """Runs conversations from an audio source until it ends."""
+
+    def __init__(
+        self,
+        assistant: Assistant,
+        recognizer: Recognizer,
+        speaker: Speaker,
+        output: Output,
+        language: str,
+        wake_phrase: str | None,
+        endpoint: EndpointConfig | None = None,
+    ) -> None:
+        self.assistant = assistant
+        self.recognizer = recognizer
+        self.speaker = speaker
+        self.output = output
+        self.language = language
+        self.wake_phrase = wake_phrase
+        self.endpoint = endpoint or EndpointConfig()
+        self.session = Session(language=language)
+        calibration = CALIBRATION[language].format(wake=wake_phrase or "")
+        recognizer.calibrate(speaker.synthesize(calibration, language))
+
+    def run(self, source: AudioSource) -> Iterator[Heard]:
+        """Listen until the source ends; yield every utterance heard."""
+        chunks = iter_chunks(source)
+        awake = self.wake_phrase is None
+        while True:
+            utterance = self._next_utterance(chunks)
+            if utterance is None:
+                return
+            if not utterance:  # nobody spoke: an open question times out
+                awake = self.wake_phrase is None
+                continue
+            heard, awake = self.handle(utterance, awake)
+            yield heard
+
+    def handle(self, pcm: bytes, awake: bool) -> tuple[Heard, bool]:
+        """One utterance: (wake,) understand, answer. Returns what happened and the next state."""
+        transcript = self.recognizer.transcribe(Audio(pcm, RATE))
+        text, woke = transcript.text, False
+        if not awake and self.wake_phrase is not None:
+            match = split_wake(text, self.wake_phrase)
+            if not match.woke:
+                return Heard(transcript, False, None, ""), False
+            woke, text = True, match.request
+            if not text:
+                reply = EXTRA_PHRASES[self.language]["yes"]
+                self.say(reply)
+                return Heard(transcript, True, None, reply), True
+        if not text.strip():
+            reply = EXTRA_PHRASES[self.language]["not_heard"]
+            self.say(reply)
+            return Heard(transcript, woke, None, reply), False
+        try:
+            turn = self.assistant.handle(text, self.session)
+        except InputError:
+            reply = EXTRA_PHRASES[self.language]["not_heard"]
+            self.say(reply)
+            return Heard(transcript, woke, None, reply), False
+        self.say(turn.response.speech)
+        return Heard(transcript, woke, turn, turn.response.speech), expects_answer(turn)
+
+    def say(self, text: str) -> None:
+        """Speak sentence by sentence: the first plays before the rest is synthesized."""
+        for sentence in split_sentences(text):
+            self.output(self.speaker.synthesize(sentence, self.language))
+
+    def _next_utterance(self, chunks: Iterator[bytes]) -> bytes | None:
+        """The next utterance's audio; b"" when nobody spoke; None at the end of input."""
+        endpointer = Endpointer(self.endpoint)
+        for chunk in chunks:
+            for event in endpointer.feed(chunk):
+                if isinstance(event, UtteranceEnded):
+                    return event.audio
+                if isinstance(event, NoSpeech):
+                    return b""
+        for event in endpointer.finish():
+            if isinstance(event, UtteranceEnded):
+                return event.audio
+        return None
+
+
+def expects_answer(turn: Turn) -> bool:
+    """A skill that ends with a question keeps the microphone open for the answer."""
+    return turn.skill is not None and turn.response.speech.rstrip().endswith(("?", "？"))
+
+
+def describe(heard: Heard, out: TextIO) -> None:
+    """One line per utterance, for the console."""
+    wake = " (wake)" if heard.woke else ""
+    turn = heard.turn
+    route = f" -> {turn.intent} [{turn.skill or '-'}]" if turn else ""
+    out.write(f"heard{wake}: {heard.transcript.text!r}{route}\n")
+    if heard.reply:
+        out.write(f"  answer: {heard.reply}\n")
+    out.flush()
