@@ -32,7 +32,8 @@ def silence(seconds: float) -> Audio:
     ("text", "woke", "rest"),
     [
         ("hey assistant open baking class", True, "open baking class"),
-        ("assistant", True, ""),
+        ("assistant", False, ""),
+        ("assistant manager wanted", False, ""),
         ("Hey, Assistant!", True, ""),
         ("hey there how are you", False, ""),
         ("open baking class", False, ""),

@@ -76,18 +76,21 @@ class SpeakerLoop:
         chunks = iter_chunks(source)
         awake = self.wake_phrase is None
         while True:
-            utterance = self._next_utterance(chunks)
-            if utterance is None:
+            transcript = self._next_transcript(chunks)
+            if transcript is None:
                 return
-            if not utterance:  # nobody spoke: an open question times out
+            if transcript.audio_seconds == 0:  # nobody spoke: an open question times out
                 awake = self.wake_phrase is None
                 continue
-            heard, awake = self.handle(utterance, awake)
+            heard, awake = self.respond(transcript, awake)
             yield heard
 
     def handle(self, pcm: bytes, awake: bool) -> tuple[Heard, bool]:
-        """One utterance: (wake,) understand, answer. Returns what happened and the next state."""
-        transcript = self.recognizer.transcribe(Audio(pcm, RATE))
+        """A recorded utterance (push to talk): transcribe it, then `respond`."""
+        return self.respond(self.recognizer.transcribe(Audio(pcm, RATE)), awake)
+
+    def respond(self, transcript: Transcript, awake: bool) -> tuple[Heard, bool]:
+        """(Wake,) understand, answer. Returns what happened and whether to stay awake."""
         text, woke = transcript.text, False
         if not awake and self.wake_phrase is not None:
             match = split_wake(text, self.wake_phrase)
@@ -116,19 +119,24 @@ class SpeakerLoop:
         for sentence in split_sentences(text):
             self.output(self.speaker.synthesize(sentence, self.language))
 
-    def _next_utterance(self, chunks: Iterator[bytes]) -> bytes | None:
-        """The next utterance's audio; b"" when nobody spoke; None at the end of input."""
+    def _next_transcript(self, chunks: Iterator[bytes]) -> Transcript | None:
+        """Decode while listening, so the text is ready as soon as the utterance ends.
+
+        An empty transcript of 0 s means nobody spoke; None, the end of the input.
+        """
         endpointer = Endpointer(self.endpoint)
+        self.recognizer.start()
         for chunk in chunks:
+            self.recognizer.feed(chunk)
             for event in endpointer.feed(chunk):
                 if isinstance(event, UtteranceEnded):
-                    return event.audio
+                    return self.recognizer.finish()
                 if isinstance(event, NoSpeech):
-                    return b""
-        for event in endpointer.finish():
-            if isinstance(event, UtteranceEnded):
-                return event.audio
-        return None
+                    self.recognizer.finish()
+                    return Transcript("", None, self.language, 0.0, 0.0)
+        ended = any(isinstance(e, UtteranceEnded) for e in endpointer.finish())
+        transcript = self.recognizer.finish()
+        return transcript if ended else None
 
 
 def expects_answer(turn: Turn) -> bool:

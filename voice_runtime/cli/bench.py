@@ -16,6 +16,7 @@ from pathlib import Path
 from ..dialog.dialogtest import dialog_files, load_dialogs
 from ..dialog.turn import Session
 from ..errors import VoiceError
+from .bench_speech import bench_speech, percentile
 from .common import build_assistant, project_of
 
 # A sentence of the training data (answered by exact match while the model
@@ -27,25 +28,22 @@ STARTUP_SENTENCES = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=["nlu", "startup"])
+    parser.add_argument("what", choices=["nlu", "startup", "speech"])
     parser.add_argument("--lang", choices=["en", "zh"], default="en")
     parser.add_argument(
         "--rounds",
         type=int,
         default=5,
-        help="nlu: passes over the sentences; startup: runs of each shell",
+        help="nlu: passes over the sentences; startup: runs of each shell; speech: noise seed",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     if args.what == "nlu":
         return bench_nlu(args)
+    if args.what == "speech":
+        return bench_speech(args)
     return bench_startup(args)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def bench_nlu(args: argparse.Namespace) -> int:
