@@ -287,6 +287,6 @@ def test_eval_needs_a_kind_and_nlu_needs_data(capsys: pytest.CaptureFixture[str]
         parse_args("nlu")
     assert "--data" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        parse_args("speech", "--data", "x.jsonl")
-    assert "invalid choice: 'speech'" in capsys.readouterr().err
+        parse_args("sound", "--data", "x.jsonl")
+    assert "invalid choice: 'sound'" in capsys.readouterr().err
     assert set(eval_command.EVALUATIONS) == {"nlu"}

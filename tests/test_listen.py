@@ -12,6 +12,7 @@ from voice_runtime.audio.wav import Audio, read_wav
 from voice_runtime.dialog.router import Assistant
 from voice_runtime.listen import SpeakerLoop
 from voice_runtime.speech.backends import recognizer_for
+from voice_runtime.speech.recognizer import Transcript
 from voice_runtime.speech.wake import split_wake
 from voice_runtime.tts.speaker import Speaker
 
@@ -72,3 +73,18 @@ def test_wake_listen_answer_and_back_to_waiting(tmp_path: Path, assistant: Assis
     ], [h.transcript.text for h in heard]
     assert heard[3].turn is not None and heard[3].turn.intent == "open_skill"
     assert len(played) >= 3 and all(a.duration > 0.3 for a in played)
+
+
+def test_spoken_numbers_reach_the_slots(assistant: Assistant) -> None:
+    """The recogniser writes "thirty minutes"; the loop hands "30 minutes" to the NLU."""
+    recognizer = recognizer_for(assistant.nlu.project, "en", assistant.catalog.skills)
+    loop = SpeakerLoop(assistant, recognizer, Speaker(), lambda audio: None, "en", None)
+    for text, slots in [
+        ("open dreamwell", {}),
+        ("set a sleep timer for thirty minutes", {"duration": "min_30"}),
+        ("set the timer for fifteen minutes", {"duration": "min_15"}),
+    ]:
+        heard, _ = loop.respond(Transcript(text, 0.9, "en", 1.0, 0.1), awake=True)
+        assert heard.turn is not None, text
+        assert heard.turn.slots == slots, (text, heard.turn)
+    assert heard.turn.intent == "dreamwell_sleep.sleep_timer"

@@ -18,6 +18,7 @@ from .audio.wav import Audio
 from .dialog.router import Assistant
 from .dialog.turn import Session, Turn
 from .errors import InputError
+from .nlu.numbers import normalize_spoken
 from .speech.convert import RATE
 from .speech.recognizer import Recognizer, Transcript
 from .speech.wake import split_wake
@@ -106,7 +107,7 @@ class SpeakerLoop:
             self.say(reply)
             return Heard(transcript, woke, None, reply), False
         try:
-            turn = self.assistant.handle(text, self.session)
+            turn = self.assistant.handle(normalize_spoken(text, self.language), self.session)
         except InputError:
             reply = EXTRA_PHRASES[self.language]["not_heard"]
             self.say(reply)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..audio.wav import write_wav
 from ..dialog.turn import Session
+from ..nlu.numbers import normalize_spoken
 from ..speech.convert import load_audio
 from ..tts.speaker import Speaker
 from .common import build_assistant, err
@@ -34,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     if transcript.empty:
         err(f"no command heard in {args.file}: only silence or noise was recognised")
         return 1
-    turn = build_assistant(args).handle(transcript.text, Session(language=language))
+    spoken = normalize_spoken(transcript.text, language)  # "ten thirty" -> "10:30"
+    turn = build_assistant(args).handle(spoken, Session(language=language))
     if args.out is not None:
         reply = Speaker().synthesize(turn.response.speech, language)
         write_wav(args.out, reply)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 from ..languages import detect_language
-from ..nlu.compile import OPEN_SKILL, SKILL_ENTITY
+from ..nlu.compile import OPEN_SKILL, SKILL_ENTITY, slot_word_forms
 from ..nlu.engine import NluEngine
 from ..nlu.result import NluResult
 from ..skills.catalog import Catalog
@@ -214,7 +214,11 @@ class Assistant:
             if slot is None:
                 continue
             ids = {v.id for v in slot.values}
-            words = {normalize(w): v.id for v in slot.values for w in v.synonyms.get(language, [])}
+            words = {
+                form: v.id
+                for v in slot.values
+                for form in slot_word_forms(v.synonyms.get(language, []), language)
+            }
             key = normalize(entity.text)
             close = difflib.get_close_matches(key, list(words), n=1, cutoff=0.8)
             if entity.value in ids:
@@ -230,8 +234,8 @@ class Assistant:
             hits = {
                 v.id
                 for v in slot.values
-                for w in v.synonyms.get(language, [])
-                if normalize(w) and normalize(w) in text
+                for form in slot_word_forms(v.synonyms.get(language, []), language)
+                if form and form in text
             }
             if len(hits) == 1:
                 found[name] = hits.pop()

@@ -18,6 +18,7 @@ from ..skills.examples import Example, Span
 from ..skills.model import Skill
 from ..skills.normalize import normalize
 from .builtin import BuiltinData
+from .numbers import normalize_spoken
 
 COMPILER_VERSION = 1
 OPEN_SKILL = "open_skill"
@@ -106,6 +107,7 @@ def compile_language(skills: list[Skill], builtin: BuiltinData) -> TrainingData:
             add(OPEN_SKILL, _escape(carrier).replace("{invocation}", marked))
         for intent in skill.intents.values():
             examples = _with_all_synonyms(skill, intent.examples.get(language, []), language)
+            examples += _spoken_number_forms(examples, language)
             for example in examples:
                 add(skill.qualified(intent.name), _annotate(skill, example, language))
             for i, example in enumerate(examples[:ASK_EXAMPLES_PER_INTENT]):
@@ -164,9 +166,14 @@ def _value_of(skill: Skill, span: Span, language: str) -> str:
     if slot is not None:
         wanted = normalize(span.text)
         for value in slot.values:
-            if any(normalize(w) == wanted for w in value.synonyms.get(language, [])):
+            if wanted in slot_word_forms(value.synonyms.get(language, []), language):
                 return value.id
     return span.text
+
+
+def slot_word_forms(words: list[str], language: str) -> set[str]:
+    """A slot value's words, normalised, also with number words as digits."""
+    return {normalize(w) for w in words} | {normalize(normalize_spoken(w, language)) for w in words}
 
 
 def _annotate(skill: Skill, example: Example, language: str) -> str:
@@ -179,6 +186,27 @@ def _annotate(skill: Skill, example: Example, language: str) -> str:
         position = span.end
     out.append(example.text[position:])
     return "".join(out)
+
+
+def _spoken_number_forms(examples: list[Example], language: str) -> list[Example]:
+    """Copies with number words as digits ("fifteen minutes" -> "15 minutes"), the form
+    speech reaches the NLU in after `normalize_spoken`; annotated words keep their value."""
+    result = []
+    for example in examples:
+        if normalize_spoken(example.text, language) == example.text:
+            continue
+        parts, spans, position, length = [], [], 0, 0
+        for span in example.spans:
+            before = normalize_spoken(example.text[position : span.start], language)
+            word = normalize_spoken(span.text, language)
+            parts += [before, word]
+            start = length + len(before)
+            spans.append(Span(word, span.slot, start, start + len(word)))
+            length += len(before) + len(word)
+            position = span.end
+        parts.append(normalize_spoken(example.text[position:], language))
+        result.append(Example("".join(parts), tuple(spans)))
+    return result
 
 
 def _with_all_synonyms(skill: Skill, examples: list[Example], language: str) -> list[Example]:
