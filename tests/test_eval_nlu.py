@@ -289,4 +289,4 @@ def test_eval_needs_a_kind_and_nlu_needs_data(capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit):
         parse_args("sound", "--data", "x.jsonl")
     assert "invalid choice: 'sound'" in capsys.readouterr().err
-    assert set(eval_command.EVALUATIONS) == {"nlu"}
+    assert set(eval_command.EVALUATIONS) == {"nlu", "speech"}
