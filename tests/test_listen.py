@@ -87,4 +87,5 @@ def test_spoken_numbers_reach_the_slots(assistant: Assistant) -> None:
         heard, _ = loop.respond(Transcript(text, 0.9, "en", 1.0, 0.1), awake=True)
         assert heard.turn is not None, text
         assert heard.turn.slots == slots, (text, heard.turn)
-    assert heard.turn.intent == "dreamwell_sleep.sleep_timer"
+        last = heard.turn
+    assert last.intent == "dreamwell_sleep.sleep_timer"

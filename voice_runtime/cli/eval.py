@@ -1,7 +1,9 @@
-"""`voice eval nlu --data FILE.jsonl [--lang L] [--json OUT]`: measure understanding.
+"""`voice eval nlu --data FILE.jsonl [--lang L] [--json OUT]`: measure understanding;
+`voice eval speech --audio DIR --labels labels.json [--lang en] [--noise FILE --snr DB]
+[--json OUT] [--seed N]`: measure it from recordings.
 
 One subcommand per kind of evaluation, each registered in EVALUATIONS with its
-summary, its arguments and its runner (today: `nlu`).
+summary, its arguments and its runner (today: `nlu` and `speech`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from ..dialog.router import Assistant
 from ..errors import InputError
 from ..evaluation.nlu_eval import check_labels, evaluate, format_report, load_examples
+from ..evaluation.speech_eval import add_speech_arguments, run_speech
 from .common import add_language, build_assistant
 
 Runner = Callable[[argparse.Namespace, Assistant | None], int]
@@ -87,5 +90,10 @@ EVALUATIONS: dict[str, Evaluation] = {
         "intent accuracy, slot precision/recall/F1 and confusions on labelled sentences",
         add_nlu_arguments,
         run_nlu,
+    ),
+    "speech": (
+        "accuracy, real-time factor and latency from labelled recordings, clean or noisy",
+        add_speech_arguments,
+        run_speech,
     ),
 }

@@ -74,6 +74,8 @@ def train(project: Project, data: TrainingData, force: bool = False) -> tuple[Mo
         (work / "config.yml").write_text(config, "utf-8")
         (work / "nlu.yml").write_text(data.nlu, "utf-8")
         log = directory / "train.log"
+        # Rasa caches trained components in ./.rasa/cache by default: keep them in models/
+        os.environ["RASA_CACHE_DIRECTORY"] = str(project.models_dir / "rasa-cache")
         with _output_to(log):
             trained = _rasa_train(work)
         if trained is None or not Path(trained).exists():
