@@ -186,3 +186,11 @@ def test_acceptance_three_errors_from_validate(
 def test_shipped_skills_are_valid(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--project", str(Path(__file__).parent.parent), "validate"]) == 0
     assert "0 error(s), 0 warning(s)" in capsys.readouterr().out
+
+
+def test_the_readme_example_skill_is_valid() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+    start = readme.index("```yaml\nversion: 1") + len("```yaml\n")
+    loaded = load_skill_text(readme[start : readme.index("```", start)], "README.md")
+    assert loaded.diagnostics == [] and loaded.skill is not None
+    assert loaded.skill.intents["recipe"].examples["zh"][0].text == "面包怎么做"
