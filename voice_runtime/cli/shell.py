@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from typing import TextIO
@@ -65,6 +66,12 @@ def run(args: argparse.Namespace) -> int:
         as_json=args.json,
         voice=voice,
     )
+    if assistant.nlu.loading:
+        # A model still loading in the background: leave now. Waiting would make a
+        # short session slow, and tearing TensorFlow down mid-load aborts the process.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 

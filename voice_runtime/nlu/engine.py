@@ -53,6 +53,11 @@ class NluEngine:
                 return known
         return self.model(language).parse(text)
 
+    @property
+    def loading(self) -> bool:
+        """True while a model is still loading in the background."""
+        return any(not future.done() for future in self._models.values())
+
     def model(self, language: str) -> NluModel:
         self.preload([language])
         return self._models[language].result()
