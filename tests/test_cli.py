@@ -183,36 +183,3 @@ def test_bench_nlu_prints_numbers(capsys: pytest.CaptureFixture[str]) -> None:
     assert "rasa Agent.parse_message" in out and "voice router turn" in out
     ratio_line = next(line for line in out.splitlines() if line.startswith("router / rasa"))
     assert float(ratio_line.split()[3]) > 0
-
-
-def test_interactive_shell_exits_cleanly_while_the_model_loads() -> None:
-    """On a terminal: answer a known sentence, Ctrl-D while Rasa is still loading."""
-    import pty
-    import select
-    import time
-
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the shell on a pseudo-terminal
-        os.execv(sys.executable, [*VOICE, "shell", "--lang", "en", "--no-train"])
-    output = b""
-
-    def read(seconds: float) -> None:
-        nonlocal output
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            if select.select([fd], [], [], 0.1)[0]:
-                try:
-                    output += os.read(fd, 4096)
-                except OSError:
-                    return
-
-    read(1.5)
-    os.write(fd, b"open baking class\r")
-    read(2.0)
-    os.write(fd, b"\x04")
-    read(2.0)
-    _, status = os.waitpid(pid, 0)
-    text = output.decode("utf-8", "replace")
-    assert "answer    Welcome to Anchor Baking Class!" in text
-    assert "terminate called" not in text
-    assert os.waitstatus_to_exitcode(status) == 0
