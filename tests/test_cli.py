@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from voice_runtime.cli.main import main
-from voice_runtime.cli.shell import Voice, converse
+from voice_runtime.cli.shell import COMMANDS_HELP, Voice, converse
+from voice_runtime.dialog.dialogtest import load_dialogs, run_dialog
 from voice_runtime.dialog.router import Assistant
 from voice_runtime.dialog.turn import Session
 
@@ -61,8 +62,7 @@ def test_shell_survives_bad_input(assistant: Assistant, capsys: pytest.CaptureFi
         "! input too long (10000 characters; the limit is 500)",
         "! input contains control characters; type plain text",
         "! input is not valid UTF-8 text; skipped this line",
-        "! unknown command /bogus; /state shows the session, /reset clears it, "
-        "/quit leaves (or Ctrl-D)",
+        f"! unknown command /bogus; {COMMANDS_HELP}",
     ]
     text = out.getvalue()
     assert "answer    Welcome to Anchor Baking Class!" in text
@@ -83,6 +83,34 @@ def test_speak_without_an_audio_device_says_so_once(
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 1 and errors[0].startswith("! not speaking: no audio output device")
     assert out.getvalue().count("answer    ") == 2
+
+
+def test_save_records_a_dialog_test_that_replays(
+    tmp_path: Path, assistant: Assistant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "recorded.yaml"
+    lines = [
+        "/save x.yaml",
+        "I'd like to use the baking class",
+        "ask for a recipe for cookies",
+        "打开大屏观车",
+        "stop",
+        f"/save {path}",
+        f"/save {path}",
+        "/save notes.txt",
+    ]
+    out = io.StringIO()
+    converse(assistant, Session(), lines, out)
+    assert f"saved 4 turn(s) to {path}; replay with: voice test {path}" in out.getvalue()
+    assert capsys.readouterr().err.splitlines() == [
+        "! nothing to save yet: say something first",
+        f"! {path} exists; choose another name",
+        "! usage: /save FILE.yaml",
+    ]
+    [dialog] = load_dialogs(path)
+    assert [t.user for t in dialog.turns][1] == "ask for a recipe for cookies"
+    assert dialog.turns[1].slots == {"dish": "cookies"}
+    assert run_dialog(assistant, dialog).passed
 
 
 def test_shell_json_output(assistant: Assistant) -> None:

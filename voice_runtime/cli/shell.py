@@ -11,14 +11,19 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import TextIO
 
+from ..dialog.dialogtest import recorded_dialog
 from ..dialog.router import Assistant
 from ..dialog.turn import Session, Turn
 from ..errors import AudioError, InputError, VoiceError
 from .common import add_language, build_assistant, err
 
-COMMANDS_HELP = "/state shows the session, /reset clears it, /quit leaves (or Ctrl-D)"
+COMMANDS_HELP = (
+    "/state shows the session, /reset clears it, /save FILE.yaml records a dialog test, "
+    "/quit leaves (or Ctrl-D)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -84,12 +89,13 @@ def converse(
     voice: Voice | None = None,
 ) -> None:
     """Answer each line (None: a line that was not UTF-8) until the input or /quit ends."""
+    turns: list[Turn] = []  # since the last /reset, for /save
     for line in lines:
         if line is None:
             err("! input is not valid UTF-8 text; skipped this line")
             continue
         if line.strip().startswith("/"):
-            if _command(line.strip(), session, out):
+            if _command(line.strip(), session, turns, out):
                 return
             continue
         try:
@@ -97,6 +103,7 @@ def converse(
         except InputError as exc:
             err(f"! {exc}")
             continue
+        turns.append(turn)
         if as_json:
             out.write(json.dumps(_turn_json(turn), ensure_ascii=False) + "\n")
             out.flush()
@@ -150,9 +157,9 @@ def _lines(interactive: bool) -> Iterator[str | None]:
             yield None
 
 
-def _command(command: str, session: Session, out: TextIO) -> bool:
+def _command(command: str, session: Session, turns: list[Turn], out: TextIO) -> bool:
     """Run a /command; True means leave the shell."""
-    name = command.split()[0]
+    name, _, argument = command.partition(" ")
     if name in ("/quit", "/exit"):
         return True
     if name == "/state":
@@ -160,14 +167,36 @@ def _command(command: str, session: Session, out: TextIO) -> bool:
             "language": session.language,
             "open_skill": session.skill,
             "last_response": session.last.speech if session.last else None,
+            "turns": len(turns),
         }
         out.write(json.dumps(state, ensure_ascii=False) + "\n")
     elif name == "/reset":
         session.reset()
+        turns.clear()
         out.write("session reset\n")
+    elif name == "/save":
+        _save(Path(argument.strip()) if argument.strip() else None, session, turns, out)
     else:
         err(f"! unknown command {name}; {COMMANDS_HELP}")
     return False
+
+
+def _save(path: Path | None, session: Session, turns: list[Turn], out: TextIO) -> None:
+    """Write the turns since the last /reset as a dialog test `voice test` replays."""
+    if path is None or path.suffix not in (".yaml", ".yml"):
+        err("! usage: /save FILE.yaml")
+    elif not turns:
+        err("! nothing to save yet: say something first")
+    elif path.exists():
+        err(f"! {path} exists; choose another name")
+    else:
+        text = recorded_dialog(turns, session.language, f"recorded in voice shell ({path.stem})")
+        try:
+            path.write_text(text, "utf-8")
+        except OSError as exc:
+            err(f"! cannot write {path}: {exc.strerror}")
+            return
+        out.write(f"saved {len(turns)} turn(s) to {path}; replay with: voice test {path}\n")
 
 
 class Voice:

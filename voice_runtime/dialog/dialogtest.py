@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from ..errors import InputError, SkillError
 from ..languages import LANGUAGES
 from ..skills.diagnostics import Diagnostic, did_you_mean
@@ -191,3 +193,21 @@ def dialog_files(paths: list[Path]) -> list[Path]:
         else:
             raise SkillError(f"{path}: no such file or directory")
     return files
+
+
+def recorded_dialog(turns: list[Turn], language: str | None, name: str) -> str:
+    """A dialog test file (YAML) that expects exactly what these turns did."""
+    steps: list[dict[str, object]] = []
+    for turn in turns:
+        step: dict[str, object] = {"user": turn.text, "skill": turn.skill, "intent": turn.intent}
+        if turn.slots:
+            step["slots"] = dict(turn.slots)
+        step["response"] = turn.response.speech
+        steps.append(step)
+    dialog: dict[str, object] = {"name": name}
+    if language:
+        dialog["language"] = language
+    dialog["turns"] = steps
+    return yaml.safe_dump(
+        {"version": 1, "dialogs": [dialog]}, allow_unicode=True, sort_keys=False, width=100
+    )
