@@ -183,3 +183,12 @@ def test_ask_a_skill_directly_on_the_real_model(assistant: Assistant) -> None:
         "anchor_baking.recipe",
         {"dish": "cake"},
     )
+
+
+def test_fallback_suggests_the_closest_skills_by_name(router: Assistant) -> None:
+    turn = router.route(parse("open the car show", ("out_of_scope", 0.9)), Session())
+    assert turn.response.speech.startswith(
+        "Sorry, I can't help with that yet. You can say 'open car viewing', "
+    )
+    zh = parse("打开健身", ("open_skill", 0.9), language="zh")
+    assert "你可以说“打开律动健身”、" in router.route(zh, Session()).response.speech

@@ -84,7 +84,11 @@ class Assistant:
                     "fallback",
                     current,
                     SkillResponse(
-                        phrase(language, "which_skill", suggestions=self.suggestions(language))
+                        phrase(
+                            language,
+                            "which_skill",
+                            suggestions=self.suggestions(language, heard=nlu.text),
+                        )
                     ),
                 )
             session.skill = named.id
@@ -165,7 +169,9 @@ class Assistant:
                 help=help_text,
             )
         else:
-            speech = phrase(language, "fallback", suggestions=self.suggestions(language))
+            speech = phrase(
+                language, "fallback", suggestions=self.suggestions(language, heard=nlu.text)
+            )
         return self._turn(nlu, "fallback", current, SkillResponse(speech))
 
     # -- helpers ---------------------------------------------------------------------
@@ -241,11 +247,19 @@ class Assistant:
                 found[name] = hits.pop()
         return unresolved | found
 
-    def suggestions(self, language: str, limit: int | None = 3) -> str:
-        names = [
-            s.invocations[language][0] for s in self.catalog.skills if language in s.invocations
+    def suggestions(self, language: str, limit: int | None = 3, heard: str = "") -> str:
+        """'open x', 'open y' or 'open z': the skills whose names are closest to what was
+        heard (did-you-mean), in catalog order when nothing is close."""
+        skills = [s for s in self.catalog.skills if language in s.invocations]
+        if heard:
+            text = normalize(heard)
+            skills.sort(
+                key=lambda s: -max(_closeness(text, normalize(n)) for n in s.invocations[language])
+            )
+        items = [
+            phrase(language, "open_suggestion", name=s.invocations[language][0])
+            for s in skills[:limit]
         ]
-        items = [phrase(language, "open_suggestion", name=n) for n in names[:limit]]
         return join_choices(language, items)
 
     def _invocation_index(self, language: str) -> dict[str, Skill]:
@@ -273,6 +287,12 @@ class Assistant:
             nlu,
             nlu.intent.confidence,
         )
+
+
+def _closeness(text: str, name: str) -> float:
+    """How much of a skill name appears in the text (0..1), by longest common run."""
+    match = difflib.SequenceMatcher(None, text, name).find_longest_match(0, len(text), 0, len(name))
+    return match.size / len(name) if name else 0.0
 
 
 def template_slots(response: Response, language: str) -> list[str]:
