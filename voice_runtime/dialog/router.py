@@ -290,9 +290,16 @@ class Assistant:
 
 
 def _closeness(text: str, name: str) -> float:
-    """How much of a skill name appears in the text (0..1), by longest common run."""
-    match = difflib.SequenceMatcher(None, text, name).find_longest_match(0, len(text), 0, len(name))
-    return match.size / len(name) if name else 0.0
+    """How much of a skill name was heard (0..1): the share of its words found in the
+    text (spelling slips allowed); for Chinese, its longest run of 2+ characters."""
+    if detect_language(name) == "zh":
+        run = difflib.SequenceMatcher(None, text, name).find_longest_match(
+            0, len(text), 0, len(name)
+        )
+        return run.size / len(name) if run.size >= 2 else 0.0
+    heard, words = text.split(), name.split()
+    found = [w for w in words if difflib.get_close_matches(w, heard, n=1, cutoff=0.8)]
+    return len(found) / len(words) if words else 0.0
 
 
 def template_slots(response: Response, language: str) -> list[str]:
