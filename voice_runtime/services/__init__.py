@@ -1,0 +1,51 @@
+"""Brand services: webhooks the assistant calls for skill intents.
+
+- `signing`: HMAC-SHA256 request signatures (`sign`, and `verify` for brands);
+- `secrets`: a brand's secret from the environment or a secrets file;
+- `policy`: which service URLs may be called;
+- `breaker`: a circuit breaker per service;
+- `client`: the request and reply types, `ServiceClient` (async) and
+  `BlockingServiceClient` (for non-async code).
+"""
+
+from __future__ import annotations
+
+from .breaker import BreakerState, CircuitBreaker
+from .client import (
+    BlockingServiceClient,
+    InvalidReplyError,
+    ServiceClient,
+    ServiceFailure,
+    ServiceOutcome,
+    ServiceReply,
+    ServiceRequest,
+    parse_reply,
+    pseudonym,
+)
+from .policy import ALLOW_PRIVATE_ENV, PolicyError, ServicePolicy
+from .secrets import SECRETS_FILE_ENV, load_secret, secret_env_var
+from .signing import ServiceError, SignatureError, sign, verify
+
+__all__ = [
+    "ALLOW_PRIVATE_ENV",
+    "SECRETS_FILE_ENV",
+    "BlockingServiceClient",
+    "BreakerState",
+    "CircuitBreaker",
+    "InvalidReplyError",
+    "PolicyError",
+    "ServiceClient",
+    "ServiceError",
+    "ServiceFailure",
+    "ServiceOutcome",
+    "ServicePolicy",
+    "ServiceReply",
+    "ServiceRequest",
+    "SignatureError",
+    "load_secret",
+    "parse_reply",
+    "pseudonym",
+    "secret_env_var",
+    "sign",
+    "verify",
+]

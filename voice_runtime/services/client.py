@@ -1,0 +1,475 @@
+"""Calling a brand service: a signed JSON POST, a validated reply, or a failure reason.
+
+`ServiceClient.call` never raises for anything the service or the network does:
+it returns a `ServiceReply` or a `ServiceFailure` whose `reason` is one of
+
+``refused url`` · ``circuit open`` · ``timeout`` · ``connection`` ·
+``http <status>`` · ``invalid json`` · ``invalid reply: <field>``
+
+and logs each failure as one line, so the caller can speak its fallback.
+`timeout` bounds the whole call, the one retry included. Only connection errors
+that happen before a response arrives are retried (once); timeouts and HTTP
+errors are not. Redirects are not followed (a redirect could leave the policy).
+
+`BlockingServiceClient` offers the same call to code that is not async.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from ..dialog.turn import SkillResponse
+from ..skills.model import Card
+from .breaker import CircuitBreaker
+from .policy import PolicyResolver, RefusedAddressError, ServicePolicy
+from .signing import ServiceError, sign
+
+logger = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 1
+MAX_SPEECH = 2000
+MAX_CARD_TEXT = 2000
+MAX_SLOT_TEXT = 200
+MAX_REPLY_BYTES = 64 * 1024
+USER_AGENT = "voice-runtime-services/1"
+
+
+@dataclass(frozen=True)
+class ServiceRequest:
+    """What the assistant tells a brand service about one turn.
+
+    `user_id` is a pseudonym (see `pseudonym`), never the raw user id.
+    """
+
+    skill_id: str
+    intent: str
+    slots: Mapping[str, str]
+    session_id: str
+    device_type: str
+    locale: str
+    user_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON body of the request."""
+        return {
+            "version": PROTOCOL_VERSION,
+            "skill_id": self.skill_id,
+            "intent": self.intent,
+            "slots": dict(self.slots),
+            "session_id": self.session_id,
+            "device_type": self.device_type,
+            "locale": self.locale,
+            "user_id": self.user_id,
+        }
+
+    def body(self) -> bytes:
+        """The exact bytes sent (and signed)."""
+        return json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class ServiceReply:
+    """A valid answer: speech, an optional card and optional new slot values."""
+
+    speech: str
+    card: Card | None = None
+    slots: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> Literal[True]:
+        return True
+
+    def to_response(self) -> SkillResponse:
+        return SkillResponse(speech=self.speech, card=self.card)
+
+
+@dataclass(frozen=True)
+class ServiceFailure:
+    """Why a call produced no reply: a short `reason` and a human `detail`."""
+
+    reason: str
+    detail: str = ""
+
+    @property
+    def ok(self) -> Literal[False]:
+        return False
+
+
+ServiceOutcome = ServiceReply | ServiceFailure
+
+
+class InvalidReplyError(ValueError):
+    """A reply that breaks the schema; `field` names the offending part."""
+
+    def __init__(self, field_name: str, detail: str) -> None:
+        super().__init__(f"{field_name}: {detail}")
+        self.field = field_name
+        self.detail = detail
+
+
+def _text(data: Mapping[str, Any], key: str, where: str, limit: int) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidReplyError(where, "must be a non-empty string")
+    if len(value) > limit:
+        raise InvalidReplyError(where, f"longer than {limit} characters ({len(value)})")
+    return value
+
+
+def _reject_unknown(data: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+    for key in data:
+        if key not in allowed:
+            raise InvalidReplyError(
+                f"{prefix}{key}", f"unknown field; allowed: {', '.join(allowed)}"
+            )
+
+
+def _card(data: object) -> Card | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise InvalidReplyError("card", "must be an object with title, text and image")
+    _reject_unknown(data, ("title", "text", "image"), "card.")
+    image = data.get("image")
+    if image is not None:
+        parts = urlsplit(image) if isinstance(image, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise InvalidReplyError("card.image", "must be an http(s) URL")
+    return Card(
+        title=_text(data, "title", "card.title", MAX_CARD_TEXT),
+        text=_text(data, "text", "card.text", MAX_CARD_TEXT),
+        image=image,
+    )
+
+
+def _slots(data: object) -> dict[str, str]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidReplyError("slots", "must be an object of strings")
+    for key, value in data.items():
+        if not key or not isinstance(value, str) or len(value) > MAX_SLOT_TEXT:
+            raise InvalidReplyError(
+                "slots", f"{key!r} must map to a string of at most {MAX_SLOT_TEXT} characters"
+            )
+    return dict(data)
+
+
+def parse_reply(data: object) -> ServiceReply:
+    """Validate a decoded JSON reply; raises `InvalidReplyError`.
+
+    Schema: ``{"speech": str (1..2000 chars), "card"?: {"title": str, "text": str,
+    "image"?: http(s) URL}, "slots"?: {str: str}}``; unknown fields are rejected,
+    ``null`` means absent for the optional ones.
+    """
+    if not isinstance(data, dict):
+        raise InvalidReplyError("body", f"must be a JSON object, not {type(data).__name__}")
+    _reject_unknown(data, ("speech", "card", "slots"), "")
+    speech = _text(data, "speech", "speech", MAX_SPEECH)
+    card = _card(data.get("card"))
+    return ServiceReply(speech=speech, card=card, slots=_slots(data.get("slots")))
+
+
+def pseudonym(user_id: str, brand_secret_or_salt: bytes | str, brand_id: str) -> str:
+    """A stable per-brand pseudonym for `user_id`: HMAC-SHA256(salt, brand_id, user_id).
+
+    The same user gets a different id for each brand (the brand id is part of
+    the MAC input even when two brands share a salt), and the raw id never
+    leaves the device. Prefer an assistant-side salt the brand does not know:
+    with the brand's own secret as the key, a brand could test guesses of
+    low-entropy user ids (phone numbers) against the pseudonym.
+    """
+    key = (
+        brand_secret_or_salt.encode("utf-8")
+        if isinstance(brand_secret_or_salt, str)
+        else brand_secret_or_salt
+    )
+    if not key:
+        raise ServiceError("pseudonym needs a non-empty secret or salt")
+    message = b"voice-pseudonym-v1\x00" + brand_id.encode() + b"\x00" + user_id.encode()
+    return "u-" + hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+class _RetryableError(Exception):
+    """A connection failure before any response: the request may not have arrived."""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _loggable(url: str) -> str:
+    """The URL without query or fragment (they may carry tokens)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _log_failure(url: str, request: ServiceRequest, failure: ServiceFailure) -> ServiceFailure:
+    logger.warning(
+        "service call failed: skill=%s url=%s reason=%s detail=%s",
+        request.skill_id,
+        _loggable(url),
+        failure.reason,
+        _one_line(failure.detail),
+    )
+    return failure
+
+
+class ServiceClient:
+    """Calls brand services from a running event loop.
+
+    The aiohttp session is created on the first call, inside the running loop,
+    and bound to it; call `close()` (or use ``async with``) when done. One
+    circuit breaker is kept per service URL.
+    """
+
+    def __init__(
+        self,
+        policy: ServicePolicy | None = None,
+        *,
+        failure_threshold: int = 3,
+        cool_down: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.policy = policy if policy is not None else ServicePolicy.from_env()
+        self._failure_threshold = failure_threshold
+        self._cool_down = cool_down
+        self._monotonic = monotonic
+        self._wall_clock = wall_clock
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def breaker(self, url: str) -> CircuitBreaker:
+        """The circuit breaker of the service at `url`."""
+        breaker = self._breakers.get(url)
+        if breaker is None:
+            breaker = CircuitBreaker(self._failure_threshold, self._cool_down, self._monotonic)
+            self._breakers[url] = breaker
+        return breaker
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._session is not None and not self._session.closed:
+            if self._loop is not loop:
+                raise ServiceError("ServiceClient used from another event loop; make one per loop")
+            return self._session
+        resolver = None if self.policy.allow_private else PolicyResolver(self.policy)
+        connector = aiohttp.TCPConnector(resolver=resolver, limit=32, enable_cleanup_closed=False)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=None),  # the call's own deadline applies
+            headers={"User-Agent": USER_AGENT},
+            trust_env=False,
+        )
+        self._loop = loop
+        return self._session
+
+    async def close(self) -> None:
+        """Close the HTTP session (a later call opens a new one)."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+            self._loop = None
+
+    async def __aenter__(self) -> ServiceClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def call(
+        self, url: str, request: ServiceRequest, secret: bytes, timeout: float = 1.5
+    ) -> ServiceOutcome:
+        """POST `request` to `url`, signed with `secret`; a reply or a failure, never an error."""
+        refusal = self.policy.refusal(url)
+        if refusal is not None:
+            return _log_failure(url, request, ServiceFailure("refused url", refusal))
+        breaker = self.breaker(url)
+        if not breaker.allow():
+            detail = f"{breaker.failures} consecutive failures; next try after the cool-down"
+            return _log_failure(url, request, ServiceFailure("circuit open", detail))
+        settled = False
+        try:
+            outcome = await self._call(url, request, secret, timeout)
+            if isinstance(outcome, ServiceReply):
+                breaker.record_success()
+            elif outcome.reason == "refused url":  # the service was never reached
+                breaker.release()
+            else:
+                breaker.record_failure()
+            settled = True
+        finally:
+            if not settled:  # cancelled by the caller: not the service's fault
+                breaker.release()
+        if isinstance(outcome, ServiceFailure):
+            _log_failure(url, request, outcome)
+        return outcome
+
+    async def _call(
+        self, url: str, request: ServiceRequest, secret: bytes, timeout: float
+    ) -> ServiceOutcome:
+        body = request.body()
+        session = self._get_session()
+        try:
+            async with asyncio.timeout(timeout):
+                try:
+                    return await self._attempt(session, url, request, body, secret)
+                except _RetryableError as first:
+                    logger.info(
+                        "service %s: connection failed (%s), retrying once",
+                        _loggable(url),
+                        _one_line(str(first)),
+                    )
+                try:
+                    return await self._attempt(session, url, request, body, secret)
+                except _RetryableError as second:
+                    return ServiceFailure("connection", f"after one retry: {second}")
+        except TimeoutError:
+            return ServiceFailure("timeout", f"no reply within {timeout:g} s")
+
+    async def _attempt(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        request: ServiceRequest,
+        body: bytes,
+        secret: bytes,
+    ) -> ServiceOutcome:
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Accept": "application/json",
+            **sign(body, secret, int(self._wall_clock()), skill=request.skill_id),
+        }
+        try:
+            response = await session.post(url, data=body, headers=headers, allow_redirects=False)
+        except aiohttp.ClientConnectorCertificateError as error:
+            return ServiceFailure("connection", f"certificate: {error.certificate_error}")
+        except aiohttp.ClientConnectorError as error:
+            if isinstance(error.os_error, RefusedAddressError):
+                return ServiceFailure("refused url", str(error.os_error))
+            raise _RetryableError(str(error)) from error
+        except aiohttp.ClientConnectionError as error:  # disconnected, reset
+            raise _RetryableError(str(error) or type(error).__name__) from error
+        except aiohttp.ClientResponseError as error:  # not HTTP at all
+            return ServiceFailure("connection", f"malformed HTTP response: {error.message}")
+        except aiohttp.InvalidURL as error:
+            return ServiceFailure("refused url", f"invalid URL {error}")
+        except aiohttp.ClientError as error:  # any other client-side HTTP failure
+            return ServiceFailure("connection", f"{type(error).__name__}: {error}")
+        async with response:
+            if response.status != 200:
+                return ServiceFailure(f"http {response.status}", response.reason or "")
+            try:
+                raw = await _read_limited(response, MAX_REPLY_BYTES)
+            except aiohttp.ClientError as error:  # cut off mid-body: not retried
+                return ServiceFailure("connection", f"reply cut off: {error}")
+        if raw is None:
+            return ServiceFailure("invalid reply: body", f"larger than {MAX_REPLY_BYTES} bytes")
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError) as error:
+            return ServiceFailure("invalid json", _one_line(str(error))[:200])
+        try:
+            return parse_reply(data)
+        except InvalidReplyError as error:
+            return ServiceFailure(f"invalid reply: {error.field}", error.detail)
+
+
+async def _read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The body, or None when it is longer than `limit` bytes."""
+    if response.content_length is not None and response.content_length > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await response.content.read(65536)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+
+
+class BlockingServiceClient:
+    """`ServiceClient` for non-async code: its own event loop in a background thread.
+
+    `call` blocks only the calling thread (the call runs on the background loop
+    via `asyncio.run_coroutine_threadsafe`); `close` stops the loop and thread.
+    """
+
+    def __init__(self, client: ServiceClient | None = None) -> None:
+        self.client = client if client is not None else ServiceClient()
+        self._loop = asyncio.new_event_loop()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="voice-services", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.run_until_complete(self._loop.shutdown_default_executor())
+            self._loop.close()
+
+    def breaker(self, url: str) -> CircuitBreaker:
+        return self.client.breaker(url)
+
+    def call(
+        self, url: str, request: ServiceRequest, secret: bytes, timeout: float = 1.5
+    ) -> ServiceOutcome:
+        """Like `ServiceClient.call`, from any thread but the client's own."""
+        if self._closed:
+            raise ServiceError("BlockingServiceClient is closed")
+        if threading.current_thread() is self._thread:
+            raise ServiceError("BlockingServiceClient.call from its own loop; use ServiceClient")
+        future = asyncio.run_coroutine_threadsafe(
+            self.client.call(url, request, secret, timeout), self._loop
+        )
+        try:
+            return future.result(timeout + 1.0)  # the call keeps its own deadline
+        except TimeoutError:
+            future.cancel()
+            failure = ServiceFailure("timeout", f"no result within {timeout + 1.0:g} s")
+            return _log_failure(url, request, failure)
+
+    def close(self) -> None:
+        """Close the HTTP session, stop the loop and join the thread (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        asyncio.run_coroutine_threadsafe(self.client.close(), self._loop).result(5.0)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5.0)
+
+    def __enter__(self) -> BlockingServiceClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
