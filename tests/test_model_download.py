@@ -20,17 +20,14 @@ from aiohttp import web
 
 from voice_runtime.cli import models as models_cli
 from voice_runtime.errors import InputError, ModelError, VoiceError
-from voice_runtime.speech.download import (
-    BASE_URL_ENV,
+from voice_runtime.speech.download import BASE_URL_ENV, TextProgress, install_model, resolve_url
+from voice_runtime.speech.model_store import (
     DEFAULT_BASE_URL,
     Manifest,
     ModelSpec,
-    TextProgress,
     check_name,
     find_model,
-    install_model,
     remove_model,
-    resolve_url,
     verify_model,
 )
 

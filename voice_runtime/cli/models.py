@@ -13,18 +13,20 @@ from ..errors import InputError, ModelError
 from ..speech.download import (
     BASE_URL_ENV,
     DEFAULT_TIMEOUT,
+    TextProgress,
+    install_model,
+    partial_size,
+    resolve_url,
+)
+from ..speech.model_store import (
     MB,
     REGISTRY,
     Manifest,
     ModelSpec,
-    TextProgress,
     asr_dir,
     find_model,
-    install_model,
     installed_names,
-    partial_size,
     remove_model,
-    resolve_url,
     verify_model,
 )
 from .common import err, project_of

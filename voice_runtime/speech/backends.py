@@ -26,7 +26,7 @@ from ..nlu.builtin import load_builtin
 from ..project import Project
 from ..skills.model import Skill
 from .bias import skill_sentences
-from .download import MANIFEST, REGISTRY, asr_dir
+from .model_store import MANIFEST, REGISTRY, asr_dir
 from .pocketsphinx_backend import PocketSphinxRecognizer, bias_for
 from .recognizer import Recognizer
 from .vosk_backend import VoskRecognizer, is_vosk_model
