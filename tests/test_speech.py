@@ -254,3 +254,33 @@ def test_voice_ask_rejects_silence_and_text(
     text.write_text("hello")
     with pytest.raises(InputError, match="not a WAV file"):
         ask.run(ask_args(text, None))
+
+
+def test_voice_ask_in_a_fresh_process_on_espeak_default_voice(tmp_path: Path) -> None:
+    """The acceptance line: a cold process hears espeak-ng's default voice correctly."""
+    import sys
+
+    clip = tmp_path / "open.wav"
+    subprocess.run(["espeak-ng", "-w", str(clip), "open baking class"], check=True)
+    reply = tmp_path / "reply.wav"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "voice_runtime.cli.main",
+            "--project",
+            str(ROOT),
+            "ask",
+            str(clip),
+            "--out",
+            str(reply),
+        ],
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    out = done.stdout.decode()
+    assert done.returncode == 0, (out, done.stderr.decode())
+    assert out.startswith("heard:    open baking class")
+    assert "skill:    anchor_baking" in out
+    assert read_wav(reply).duration > 1.0

@@ -19,6 +19,7 @@ from .dialog.router import Assistant
 from .dialog.turn import Session, Turn
 from .errors import InputError
 from .nlu.numbers import normalize_spoken
+from .speech.calibrate import calibrate
 from .speech.convert import RATE
 from .speech.recognizer import Recognizer, Transcript
 from .speech.wake import split_wake
@@ -29,12 +30,6 @@ Output = Callable[[Audio], None]
 EXTRA_PHRASES = {
     "en": {"not_heard": "Sorry, I didn't catch that.", "yes": "Yes?"},
     "zh": {"not_heard": "抱歉，我没听清。", "yes": "我在。"},
-}
-
-# A few seconds of speech to calibrate the recogniser with before the first utterance.
-CALIBRATION = {
-    "en": "{wake}, please open the class and tell me what I can say.",
-    "zh": "{wake}，请打开课堂，告诉我可以说什么。",
 }
 
 
@@ -69,8 +64,7 @@ class SpeakerLoop:
         self.wake_phrase = wake_phrase
         self.endpoint = endpoint or EndpointConfig()
         self.session = Session(language=language)
-        calibration = CALIBRATION[language].format(wake=wake_phrase or "")
-        recognizer.calibrate(speaker.synthesize(calibration, language))
+        calibrate(recognizer, speaker)
 
     def run(self, source: AudioSource) -> Iterator[Heard]:
         """Listen until the source ends; yield every utterance heard."""

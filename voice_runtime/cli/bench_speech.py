@@ -23,6 +23,7 @@ from ..dialog.router import Assistant
 from ..dialog.turn import Session
 from ..errors import VoiceError
 from ..speech.backends import available_backends, recognizer_for
+from ..speech.calibrate import calibrate
 from ..speech.convert import to_recognizer_format
 from ..speech.recognizer import Recognizer, Transcript
 from ..speech.wake import WAKE_PHRASES, split_wake
@@ -108,7 +109,7 @@ def bench_speech(args: argparse.Namespace) -> int:
             model_path=info.path if info.backend == "vosk" else None,
             wake_phrase=wake,
         )
-        recognizer.calibrate(speaker.synthesize(f"{wake}, please open the class.", language))
+        calibrate(recognizer, speaker)
         print(f"\n[{info.describe()}]")
         _latencies(recognizer, clips, assistant, speaker, language)
         _wake_accuracy(recognizer, wakes, others, wake, args.rounds)

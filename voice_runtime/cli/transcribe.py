@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from ..speech.backends import recognizer_for
+from ..speech.calibrate import calibrate
 from ..speech.convert import load_audio
 from ..speech.recognizer import Recognizer, Transcript
 from .common import add_language, load_skills, project_of
@@ -30,7 +31,7 @@ def recognizer(args: argparse.Namespace, language: str = "en", free: bool = Fals
     (English); skill-biased (compiled when stale) unless `free`."""
     project = project_of(args)
     skills = [] if free else load_skills(project).skills
-    return recognizer_for(project, language, skills, free=free)
+    return calibrate(recognizer_for(project, language, skills, free=free))
 
 
 def describe(transcript: Transcript) -> str:
