@@ -3,57 +3,38 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 from ..errors import VoiceError
-from . import ask, bench, listen, models, nlu, say, shell, test, train, transcribe, validate
-from . import eval as eval_cmd
 
-COMMANDS: dict[
-    str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
-] = {
-    "validate": (
-        "check skill files and report every problem",
-        validate.add_arguments,
-        validate.run,
-    ),
-    "train": (
-        "train the NLU models (skipped when nothing changed)",
-        train.add_arguments,
-        train.run,
-    ),
-    "nlu": ("print how a sentence is understood, as JSON", nlu.add_arguments, nlu.run),
-    "shell": ("talk to the assistant in text (a developer REPL)", shell.add_arguments, shell.run),
-    "say": ("synthesize speech to a WAV file", say.add_arguments, say.run),
-    "test": ("run dialog test files", test.add_arguments, test.run),
-    "transcribe": (
-        "speech to text from a WAV file",
-        transcribe.add_arguments,
-        transcribe.run,
-    ),
-    "ask": (
-        "the whole pipeline from a WAV file: hear, understand, answer",
-        ask.add_arguments,
-        ask.run,
-    ),
-    "listen": (
-        "the speaker loop: wake phrase, listen, answer aloud",
-        listen.add_arguments,
-        listen.run,
-    ),
-    "models": (
-        "list, download, verify or remove Vosk speech models",
-        models.add_arguments,
-        models.run,
-    ),
-    "eval": ("measure accuracy on labelled data", eval_cmd.add_arguments, eval_cmd.run),
-    "bench": ("measure latency and start-up time", bench.add_arguments, bench.run),
+# name -> (summary, module). A command's module (and what it imports: Rasa,
+# TensorFlow, SciPy, the speech engines) is loaded only when that command runs.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("check skill files and report every problem", "validate"),
+    "train": ("train the NLU models (skipped when nothing changed)", "train"),
+    "nlu": ("print how a sentence is understood, as JSON", "nlu"),
+    "shell": ("talk to the assistant in text (a developer REPL)", "shell"),
+    "say": ("synthesize speech to a WAV file", "say"),
+    "test": ("run dialog test files", "test"),
+    "transcribe": ("speech to text from a WAV file", "transcribe"),
+    "ask": ("the whole pipeline from a WAV file: hear, understand, answer", "ask"),
+    "listen": ("the speaker loop: wake phrase, listen, answer aloud", "listen"),
+    "models": ("list, download, verify or remove Vosk speech models", "models"),
+    "eval": ("measure accuracy on labelled data", "eval"),
+    "bench": ("measure latency and start-up time", "bench"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_module(name: str) -> ModuleType:
+    """The module of a subcommand: `add_arguments(parser)` and `run(args) -> int`."""
+    return importlib.import_module(f"{__package__}.{COMMANDS[name][1]}")
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    """The parser; only the command named in `argv` gets its full arguments."""
     parser = argparse.ArgumentParser(prog="voice", description=__doc__)
     parser.add_argument(
         "--project",
@@ -63,15 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $VOICE_PROJECT or the current directory)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (summary, add_arguments, _) in COMMANDS.items():
-        add_arguments(sub.add_parser(name, help=summary, description=summary))
+    chosen = next((word for word in argv if word in COMMANDS), None)
+    for name, (summary, _) in COMMANDS.items():
+        command = sub.add_parser(name, help=summary, description=summary)
+        if name == chosen:
+            command_module(name).add_arguments(command)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
-        return COMMANDS[args.command][2](args)
+        result: int = command_module(args.command).run(args)
+        return result
     except VoiceError as exc:
         print(f"voice {args.command}: error: {exc}", file=sys.stderr)
         return 1
