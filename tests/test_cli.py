@@ -16,7 +16,7 @@ from voice_runtime.cli.main import main
 from voice_runtime.cli.shell import COMMANDS_HELP, Voice, converse
 from voice_runtime.dialog.dialogtest import load_dialogs, run_dialog
 from voice_runtime.dialog.router import Assistant
-from voice_runtime.dialog.turn import Session
+from voice_runtime.dialog.session import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 VOICE = [sys.executable, "-m", "voice_runtime.cli.main", "--project", str(ROOT)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from voice_runtime.dialog.router import Assistant, RouterSettings
-from voice_runtime.dialog.turn import Session
+from voice_runtime.dialog.session import Session
 from voice_runtime.errors import InputError
 from voice_runtime.nlu.result import EntityMatch, IntentScore, NluResult
 from voice_runtime.skills.catalog import Catalog

@@ -50,7 +50,8 @@ def test_misspelt_field_suggests_the_right_name() -> None:
     found = messages(MINIMAL.replace("brand:", "bran:"))
     assert found == [
         "tea.yaml:3:1: error: unknown field 'bran' in the skill (did you mean 'brand'?); "
-        "allowed: version, id, brand, name, invocations, slots, launch, help, stop, intents"
+        "allowed: version, id, brand, name, invocations, slots, launch, help, stop, intents, "
+            "services, max_attempts, resumable"
     ]
 
 

@@ -15,7 +15,7 @@ import pytest
 from voice_runtime.audio.wav import Audio, read_wav
 from voice_runtime.cli import ask
 from voice_runtime.dialog.router import Assistant
-from voice_runtime.dialog.turn import Session
+from voice_runtime.dialog.session import Session
 from voice_runtime.errors import InputError, ModelError
 from voice_runtime.project import Project
 from voice_runtime.skills.catalog import Catalog

@@ -16,7 +16,8 @@ from .audio.endpoint import EndpointConfig, Endpointer, NoSpeech, UtteranceEnded
 from .audio.microphone import AudioSource, iter_chunks
 from .audio.wav import Audio
 from .dialog.router import Assistant
-from .dialog.turn import Session, Turn
+from .dialog.session import Session
+from .dialog.turn import Turn
 from .errors import InputError
 from .nlu.numbers import normalize_spoken
 from .speech.calibrate import calibrate

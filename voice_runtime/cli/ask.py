@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from ..audio.wav import write_wav
-from ..dialog.turn import Session
+from ..dialog.session import Session
 from ..nlu.numbers import normalize_spoken
 from ..speech.convert import load_audio
 from ..tts.speaker import Speaker

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from ..dialog.dialogtest import dialog_files, load_dialogs
-from ..dialog.turn import Session
+from ..dialog.session import Session
 from ..errors import VoiceError
 from .bench_speech import bench_speech, percentile
 from .common import build_assistant, project_of

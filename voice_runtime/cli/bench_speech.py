@@ -20,7 +20,7 @@ import numpy as np
 from ..audio.endpoint import EndpointConfig
 from ..audio.wav import Audio, read_wav
 from ..dialog.router import Assistant
-from ..dialog.turn import Session
+from ..dialog.session import Session
 from ..errors import VoiceError
 from ..speech.backends import available_backends, recognizer_for
 from ..speech.calibrate import calibrate

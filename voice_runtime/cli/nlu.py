@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..dialog.turn import Session
+from ..dialog.session import Session
 from .common import add_language, build_assistant
 
 

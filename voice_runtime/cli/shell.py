@@ -16,7 +16,8 @@ from typing import TextIO
 
 from ..dialog.dialogtest import recorded_dialog
 from ..dialog.router import Assistant
-from ..dialog.turn import Session, Turn
+from ..dialog.session import Session
+from ..dialog.turn import Turn
 from ..errors import AudioError, InputError, VoiceError
 from .common import add_language, build_assistant, err
 

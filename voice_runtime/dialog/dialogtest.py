@@ -26,7 +26,8 @@ from ..languages import LANGUAGES
 from ..skills.diagnostics import Diagnostic, did_you_mean
 from ..skills.source import Node, parse_file, type_name
 from .router import Assistant
-from .turn import Session, Turn
+from .session import Session
+from .turn import Turn
 
 TURN_FIELDS = ("user", "skill", "intent", "slots", "response", "response_matches")
 DIALOG_FIELDS = ("name", "language", "turns")

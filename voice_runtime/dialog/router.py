@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import difflib
-import string
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..languages import detect_language
-from ..nlu.compile import OPEN_SKILL, SKILL_ENTITY, slot_word_forms
+from ..nlu.compile import OPEN_SKILL, SKILL_ENTITY
 from ..nlu.engine import NluEngine
 from ..nlu.result import NluResult
 from ..skills.catalog import Catalog
-from ..skills.model import Card, Response, Skill
+from ..skills.model import Skill
 from ..skills.normalize import normalize
+from .conversation import Conversation, Outcome, needed_slots, render
 from .phrases import join_choices, phrase
-from .turn import Session, SkillResponse, Turn
+from .session import Session
+from .slots import extract_slots
+from .turn import SkillResponse, Turn
+
+if TYPE_CHECKING:
+    from ..services.caller import ServiceCaller
 
 MAX_UTTERANCE = 500
+CONTROLS = ("stop", "help", "repeat", "go_back", "start_over", "next")
+UNDOABLE = ("repeat", "go_back", "help", "rephrase", "fallback", "reprompt")
+# A follow-up ("how about cookies?") yields to another intent of the skill this sure.
+FOLLOW_UP_OVERRIDE = 0.8
 
 
 @dataclass(frozen=True)
@@ -43,14 +53,26 @@ def check_utterance(text: str) -> str:
 
 
 class Assistant:
-    """Understands an utterance and answers it, keeping context in a `Session`."""
+    """Understands an utterance and answers it, keeping context in a `Session`.
+
+    Routing order for one utterance: built-in controls (stop, help, repeat, go
+    back, start over, next step) work anywhere; then the answer to what the open
+    skill is waiting for (a slot value, yes or no, a changed value); then opening,
+    switching to or resuming a skill; then a follow-up that reuses the intent in
+    progress with a new slot value; then any skill intent; else a fallback.
+    """
 
     def __init__(
-        self, catalog: Catalog, nlu: NluEngine, settings: RouterSettings | None = None
+        self,
+        catalog: Catalog,
+        nlu: NluEngine,
+        settings: RouterSettings | None = None,
+        services: ServiceCaller | None = None,
     ) -> None:
         self.catalog = catalog
         self.nlu = nlu
         self.settings = settings or RouterSettings()
+        self.conversation = Conversation(services)
 
     @property
     def languages(self) -> list[str]:
@@ -61,73 +83,163 @@ class Assistant:
     def handle(self, text: str, session: Session) -> Turn:
         text = check_utterance(text)
         language = session.language or detect_language(text)
-        result = self.nlu.parse(text, language)
-        turn = self.route(result, session)
-        if turn.intent != "repeat":
-            session.last = turn.response
-        return turn
+        return self.route(self.nlu.parse(text, language), session)
+
+    def route(self, result: NluResult, session: Session) -> Turn:
+        """Act on an understood utterance: answer it and update the session."""
+        outcome = self.decide(result, session)
+        if outcome.intent not in UNDOABLE:
+            session.checkpoint(outcome.response)
+        if outcome.intent != "repeat":
+            session.last = outcome.response
+        return Turn(
+            result.text,
+            result.language,
+            outcome.intent,
+            session.skill,
+            outcome.response,
+            dict(session.state.slots),
+            result,
+            result.intent.confidence,
+            outcome.service,
+            session.to_dict(),
+        )
 
     # -- routing ---------------------------------------------------------------------
 
-    def route(self, nlu: NluResult, session: Session) -> Turn:
+    def decide(self, nlu: NluResult, session: Session) -> Outcome:
         language = nlu.language
-        top = nlu.intent
         current = self.catalog.get(session.skill) if session.skill else None
-        if top.confidence < self.settings.threshold:
-            return self._turn(nlu, "rephrase", current, SkillResponse(phrase(language, "rephrase")))
+        if current is None:
+            session.open(None)
+        confident = nlu.intent.confidence >= self.settings.threshold
+        name = nlu.intent.name if confident else None
         named = self.named_skill(nlu)
-        name = top.name
+        if name in CONTROLS:
+            return self.control(name, nlu, session, current)
+        if current is not None and session.state.waiting:
+            switching = name == OPEN_SKILL and named is not None
+            if not switching:
+                answer = self.conversation.answer(current, session, nlu)
+                if answer is not None:
+                    return answer
+                if not self.is_new_request(nlu, current, session, named):
+                    return self.conversation.reprompt(current, session, language)
+        if name is None:
+            return Outcome("rephrase", SkillResponse(phrase(language, "rephrase")))
         if name == OPEN_SKILL:
             if named is None:
-                return self._turn(
-                    nlu,
-                    "fallback",
-                    current,
-                    SkillResponse(
-                        phrase(
-                            language,
-                            "which_skill",
-                            suggestions=self.suggestions(language, heard=nlu.text),
-                        )
-                    ),
-                )
-            session.skill = named.id
-            return self._turn(nlu, OPEN_SKILL, named, render(named.launch, language, {}))
+                suggestions = self.suggestions(language, heard=nlu.text)
+                speech = phrase(language, "which_skill", suggestions=suggestions)
+                return Outcome("fallback", SkillResponse(speech))
+            return self.open_skill(named, session, language)
+        if current is not None and session.state.intent and session.state.waiting is None:
+            follow_up = self.follow_up(nlu, current, session)
+            if follow_up is not None:
+                return follow_up
         if "." in name:
             return self.skill_intent(nlu, session, current, named)
-        if name == "stop":
-            session.skill = None
-            if current is None:
-                return self._turn(nlu, "stop", None, SkillResponse(phrase(language, "goodbye")))
-            reply = (
-                render(current.stop, language, {})
-                if current.stop
-                else SkillResponse(phrase(language, "goodbye"))
-            )
-            return self._turn(nlu, "stop", current, reply)
-        if name == "help":
-            if current is not None:
-                return self._turn(nlu, "help", current, render(current.help, language, {}))
-            return self._turn(
-                nlu,
-                "help",
-                None,
-                SkillResponse(
-                    phrase(language, "help", suggestions=self.suggestions(language, limit=None))
-                ),
-            )
-        if name == "repeat":
-            last = session.last or SkillResponse(phrase(language, "nothing_to_repeat"))
-            return self._turn(nlu, "repeat", current, last)
         if name in ("yes", "no"):
-            return self._turn(
-                nlu, name, current, SkillResponse(phrase(language, "nothing_to_confirm"))
-            )
+            return Outcome(name, SkillResponse(phrase(language, "nothing_to_confirm")))
         return self.fallback(nlu, current)
+
+    def control(
+        self, name: str, nlu: NluResult, session: Session, current: Skill | None
+    ) -> Outcome:
+        """stop, help, repeat, go back, start over, next step: the same in every skill."""
+        language = nlu.language
+        if name == "stop":
+            session.open(None)
+            if current is None or current.stop is None:
+                return Outcome("stop", SkillResponse(phrase(language, "goodbye")))
+            return Outcome("stop", render(current.stop, language, {}))
+        if name == "help":
+            if current is None:
+                suggestions = self.suggestions(language, limit=None)
+                return Outcome(
+                    "help", SkillResponse(phrase(language, "help", suggestions=suggestions))
+                )
+            reply = render(current.help, language, {})
+            if session.state.waiting:
+                prompt = self.conversation.waiting_prompt(current, session, language).speech
+                speech = phrase(language, "help_then_prompt", help=reply.speech, prompt=prompt)
+                reply = SkillResponse(speech, reply.card)
+            return Outcome("help", reply)
+        if name == "repeat":
+            return Outcome(
+                "repeat", session.last or SkillResponse(phrase(language, "nothing_to_repeat"))
+            )
+        if name == "go_back":
+            previous = session.go_back()
+            return Outcome(
+                "go_back", previous or SkillResponse(phrase(language, "nothing_to_go_back"))
+            )
+        if name == "start_over":
+            if current is None:
+                return self.control("help", nlu, session, None)
+            session.open(current.id)
+            launch = render(current.launch, language, {})
+            speech = phrase(language, "started_over", launch=launch.speech)
+            return Outcome("start_over", SkillResponse(speech, launch.card))
+        return self.conversation.next_step(current, session, language)
+
+    def open_skill(self, skill: Skill, session: Session, language: str) -> Outcome:
+        """Open `skill`: resume it if it was interrupted and may be, else launch it."""
+        if skill.id == session.skill and not session.state.waiting:
+            return Outcome(OPEN_SKILL, render(skill.launch, language, {}))
+        if skill.id != session.skill:
+            self.leave_current(session)
+            resumed = session.suspended.pop(skill.id, None)
+            session.open(skill.id, resumed)
+            if resumed is None:
+                return Outcome(OPEN_SKILL, render(skill.launch, language, {}))
+        state = session.state
+        said = (
+            self.conversation.waiting_prompt(skill, session, language)
+            if state.waiting
+            else state.said or render(skill.launch, language, {})
+        )
+        name = skill.name.get(language, skill.id)
+        speech = phrase(language, "resumed", skill=name, said=said.speech)
+        return Outcome("resume", SkillResponse(speech, said.card))
+
+    def leave_current(self, session: Session) -> None:
+        """Keep the open skill's conversation for later if its YAML allows resuming."""
+        current = self.catalog.get(session.skill) if session.skill else None
+        if current is not None and current.resumable and session.state.intent:
+            session.suspended[current.id] = session.state
+
+    def is_new_request(
+        self, nlu: NluResult, current: Skill, session: Session, named: Skill | None
+    ) -> bool:
+        """While a skill waits for an answer: is this clearly a different request?"""
+        top = nlu.intent
+        if top.confidence < self.settings.threshold or top.name in ("yes", "no", "out_of_scope"):
+            return False
+        if top.name == OPEN_SKILL:
+            return named is not None
+        if "." not in top.name:
+            return False
+        return top.name != current.qualified(session.state.intent or "")
+
+    def follow_up(self, nlu: NluResult, current: Skill, session: Session) -> Outcome | None:
+        """ "How about cookies?": the intent in progress again, with a new slot value."""
+        state = session.state
+        assert state.intent is not None
+        intent = current.intents.get(state.intent)
+        if intent is None:
+            return None
+        given = extract_slots(current, nlu, needed_slots(intent, nlu.language))
+        changed = {k: v for k, v in given.items() if state.slots.get(k) != v}
+        top = nlu.intent.name
+        other = top.startswith(f"{current.id}.") and top != current.qualified(intent.name)
+        if not changed or (other and nlu.intent.confidence >= FOLLOW_UP_OVERRIDE):
+            return None
+        return self.conversation.start(current, intent.name, changed, session, nlu.language)
 
     def skill_intent(
         self, nlu: NluResult, session: Session, current: Skill | None, named: Skill | None
-    ) -> Turn:
+    ) -> Outcome:
         skill_id, _, intent_name = nlu.intent.name.partition(".")
         target = named or current
         if target is not None and target.id != skill_id:
@@ -135,30 +247,19 @@ class Assistant:
             if best is not None:
                 intent_name, skill_id = best, target.id
             elif named is not None:  # the user named a skill that cannot do this: open it
-                session.skill = named.id
-                return self._turn(nlu, OPEN_SKILL, named, render(named.launch, nlu.language, {}))
+                return self.open_skill(named, session, nlu.language)
         skill = self.catalog.get(skill_id)
         if skill is None or intent_name not in skill.intents:
             return self.fallback(nlu, current)
-        session.skill = skill.id
-        slots = self.slots_for(skill, nlu)
-        words = {
-            n: skill.slots[n].display(v, nlu.language) if n in skill.slots else v
-            for n, v in slots.items()
-        }
+        if skill.id != session.skill:
+            self.leave_current(session)
+            session.open(skill.id, session.suspended.pop(skill.id, None))
         intent = skill.intents[intent_name]
-        missing = [n for n in template_slots(intent.response, nlu.language) if n not in words]
-        if missing:
-            slot = skill.slots[missing[0]]
-            speech = slot.prompt.get(nlu.language) or phrase(
-                nlu.language, "ask_slot", slot=slot.name
-            )
-            reply = SkillResponse(speech)
-        else:
-            reply = render(intent.response, nlu.language, words)
-        return self._turn(nlu, skill.qualified(intent_name), skill, reply, slots)
+        slots = extract_slots(skill, nlu, needed_slots(intent, nlu.language))
+        return self.conversation.start(skill, intent_name, slots, session, nlu.language)
 
-    def fallback(self, nlu: NluResult, current: Skill | None) -> Turn:
+    def fallback(self, nlu: NluResult, current: Skill | None) -> Outcome:
+        """Inside a skill: what it can do. Outside: the skills whose names are closest."""
         language = nlu.language
         if current is not None:
             help_text = render(current.help, language, {}).speech
@@ -172,7 +273,7 @@ class Assistant:
             speech = phrase(
                 language, "fallback", suggestions=self.suggestions(language, heard=nlu.text)
             )
-        return self._turn(nlu, "fallback", current, SkillResponse(speech))
+        return Outcome("fallback", SkillResponse(speech))
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -202,51 +303,6 @@ class Assistant:
                 return names[key]
         return None
 
-    def slots_for(self, skill: Skill, nlu: NluResult) -> dict[str, str]:
-        """Slot values (value ids) from the entities, else from slot words in the text.
-
-        A word that is no known value (the model found part of "one hour") yields
-        to a value word found in the whole text, and is kept as said otherwise.
-        """
-        language = nlu.language
-        found: dict[str, str] = {}
-        unresolved: dict[str, str] = {}  # entity text that is no known value: kept as said
-        prefix = f"{skill.id}."
-        for entity in nlu.entities:
-            if not entity.entity.startswith(prefix):
-                continue
-            name = entity.entity[len(prefix) :]
-            slot = skill.slots.get(name)
-            if slot is None:
-                continue
-            ids = {v.id for v in slot.values}
-            words = {
-                form: v.id
-                for v in slot.values
-                for form in slot_word_forms(v.synonyms.get(language, []), language)
-            }
-            key = normalize(entity.text)
-            close = difflib.get_close_matches(key, list(words), n=1, cutoff=0.8)
-            if entity.value in ids:
-                found[name] = entity.value
-            elif key in words or close:
-                found[name] = words[key if key in words else close[0]]
-            else:
-                unresolved[name] = entity.text
-        text = normalize(nlu.text)
-        for name, slot in skill.slots.items():
-            if name in found:
-                continue
-            hits = {
-                v.id
-                for v in slot.values
-                for form in slot_word_forms(v.synonyms.get(language, []), language)
-                if form and form in text
-            }
-            if len(hits) == 1:
-                found[name] = hits.pop()
-        return unresolved | found
-
     def suggestions(self, language: str, limit: int | None = 3, heard: str = "") -> str:
         """'open x', 'open y' or 'open z': the skills whose names are closest to what was
         heard (did-you-mean), in catalog order when nothing is close."""
@@ -269,25 +325,6 @@ class Assistant:
             for name in skill.invocations.get(language, [])
         }
 
-    @staticmethod
-    def _turn(
-        nlu: NluResult,
-        intent: str,
-        skill: Skill | None,
-        response: SkillResponse,
-        slots: dict[str, str] | None = None,
-    ) -> Turn:
-        return Turn(
-            nlu.text,
-            nlu.language,
-            intent,
-            skill.id if skill else None,
-            response,
-            slots or {},
-            nlu,
-            nlu.intent.confidence,
-        )
-
 
 def _closeness(text: str, name: str) -> float:
     """How much of a skill name was heard (0..1): the share of its words found in the
@@ -300,26 +337,3 @@ def _closeness(text: str, name: str) -> float:
     heard, words = text.split(), name.split()
     found = [w for w in words if difflib.get_close_matches(w, heard, n=1, cutoff=0.8)]
     return len(found) / len(words) if words else 0.0
-
-
-def template_slots(response: Response, language: str) -> list[str]:
-    """The slot names a response's templates use in a language."""
-    texts = [
-        response.speech.get(language, ""),
-        response.card_title.get(language, ""),
-        response.card_text.get(language, ""),
-    ]
-    return [f for t in texts for _, f, _, _ in string.Formatter().parse(t) if f]
-
-
-def render(response: Response, language: str, words: dict[str, str]) -> SkillResponse:
-    """Fill a response's templates with slot words in one language."""
-    speech = response.speech.get(language, "").format(**words)
-    card = None
-    if response.card_title.get(language):
-        card = Card(
-            response.card_title[language].format(**words),
-            response.card_text.get(language, "").format(**words),
-            response.card_image,
-        )
-    return SkillResponse(speech, card)

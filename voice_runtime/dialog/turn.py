@@ -18,12 +18,27 @@ class SkillResponse:
 
 
 @dataclass(frozen=True)
+class ServiceCall:
+    """A brand service call made for a turn: the request sent and how it ended.
+
+    `outcome` is "ok" or the failure reason (timeout, connection, http 500, ...).
+    """
+
+    service: str
+    request: dict[str, Any]
+    outcome: str
+    elapsed_ms: float
+
+
+@dataclass(frozen=True)
 class Turn:
     """The result of one user utterance.
 
     `intent` is what the router acted on: `open_skill`, `<skill>.<intent>`,
-    `help`, `stop`, `repeat`, `yes`, `no`, `fallback` (nothing matched) or
-    `rephrase` (understood too poorly to act on).
+    `help`, `stop`, `repeat`, `yes`, `no`, `next`, `go_back`, `start_over`,
+    `resume`, `reprompt` (an answer that did not fit the question), `fallback`
+    (nothing matched) or `rephrase` (understood too poorly to act on). `slots`
+    are the slots of the skill after the turn; `state` the session after it.
     """
 
     text: str
@@ -34,19 +49,8 @@ class Turn:
     slots: dict[str, str] = field(default_factory=dict)
     nlu: NluResult | None = None
     confidence: float = 0.0
+    service: ServiceCall | None = None
+    state: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass
-class Session:
-    """Dialog state of one user on one device."""
-
-    language: str | None = None
-    skill: str | None = None
-    last: SkillResponse | None = None
-
-    def reset(self) -> None:
-        self.skill = None
-        self.last = None

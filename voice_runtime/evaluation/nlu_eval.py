@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from ..dialog.router import Assistant
-from ..dialog.turn import Session, Turn
+from ..dialog.session import Session
+from ..dialog.turn import Turn
 from ..errors import InputError
 from ..nlu.compile import OPEN_SKILL, SKILL_ENTITY
 from ..skills.catalog import Catalog

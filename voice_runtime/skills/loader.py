@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..languages import LANGUAGES
 from .diagnostics import Diagnostic, Severity, did_you_mean, has_errors
 from .examples import Example, ExampleSyntaxError, parse_example
-from .model import Intent, Localized, LocalizedList, Response, Skill, Slot, SlotValue
+from .model import (
+    Intent,
+    Localized,
+    LocalizedList,
+    Response,
+    Service,
+    Skill,
+    Slot,
+    SlotType,
+    SlotValue,
+    Steps,
+)
 from .normalize import normalize
 from .source import Node, parse_file, parse_yaml, type_name
 
@@ -30,10 +42,15 @@ SKILL_FIELDS = (
     "help",
     "stop",
     "intents",
+    "services",
+    "max_attempts",
+    "resumable",
 )
 SKILL_REQUIRED = ("version", "id", "brand", "name", "invocations", "launch", "help", "intents")
-INTENT_FIELDS = ("examples", "response")
-SLOT_FIELDS = ("values", "prompt")
+INTENT_FIELDS = ("examples", "response", "slots", "confirm", "steps")
+SLOT_FIELDS = ("type", "values", "min", "max", "prompt", "reprompt")
+SLOT_TYPES = ("list", "number", "time")
+SERVICE_FIELDS = ("url", "intents", "fallback", "timeout", "secret")
 RESPONSE_FIELDS = ("speech", "card")
 CARD_FIELDS = ("title", "text", "image")
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -83,6 +100,8 @@ class _Checker:
         self._localized: list[tuple[Node, str, set[str]]] = []
         self._templates: list[tuple[Node, str, str]] = []
         self._annotations: list[tuple[Node, str, str]] = []
+        self._slot_uses: list[tuple[Node, str, str]] = []
+        self._steps_by: list[tuple[Node, str, set[str], str]] = []
 
     # -- reporting -----------------------------------------------------------------
 
@@ -240,16 +259,61 @@ class _Checker:
             if not self.key_name(node, name, "slot"):
                 continue
             what = f"slot '{name}'"
-            values = self.fields(slot_node, what, SLOT_FIELDS, ("values",))
+            values = self.fields(slot_node, what, SLOT_FIELDS, ())
             if values is None:
                 continue
-            prompt = (
-                self.localized_text(values["prompt"], f"{what} prompt")
-                if "prompt" in values
-                else {}
+            kind = self.slot_type(values.get("type"), what)
+            if kind == "list" and "values" not in values:
+                self.report(slot_node, f"{what} needs 'values' (or 'type: number' / 'type: time')")
+            if kind != "list" and "values" in values:
+                self.report(values["values"], f"{what} is type {kind}: remove 'values'")
+            for bound in ("min", "max"):
+                if bound in values and kind != "number":
+                    self.report(values[bound], f"'{bound}' only applies to 'type: number' slots")
+            prompts = {
+                key: self.localized_text(values[key], f"{what} {key}") if key in values else {}
+                for key in ("prompt", "reprompt")
+            }
+            slots[name] = Slot(
+                name,
+                self.slot_values(values.get("values"), what) if kind == "list" else (),
+                prompts["prompt"],
+                kind,
+                self.number(values.get("min"), f"{what} min"),
+                self.number(values.get("max"), f"{what} max"),
+                prompts["reprompt"],
             )
-            slots[name] = Slot(name, self.slot_values(values.get("values"), what), prompt)
         return slots
+
+    def slot_type(self, node: Node | None, what: str) -> SlotType:
+        if node is None:
+            return "list"
+        if node.value == "list":
+            return "list"
+        if node.value == "number":
+            return "number"
+        if node.value == "time":
+            return "time"
+        self.report(
+            node,
+            f"{what} type {node.value!r} is unknown{did_you_mean(str(node.value), SLOT_TYPES)}"
+            f"; use one of {', '.join(SLOT_TYPES)}",
+        )
+        return "list"
+
+    def number(
+        self, node: Node | None, what: str, low: float = -1e9, high: float = 1e9
+    ) -> float | None:
+        if node is None:
+            return None
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.report(node, f"{what} must be a number, not {type_name(node)}")
+            return None
+        if not low <= value <= high:
+            self.report(node, f"{what} must be between {low:g} and {high:g}, not {value:g}")
+            return None
+        return float(value)
 
     def slot_values(self, node: Node | None, what: str) -> tuple[SlotValue, ...]:
         if node is None:
@@ -287,18 +351,125 @@ class _Checker:
             if not self.key_name(node, name, "intent"):
                 continue
             what = f"intent '{name}'"
-            values = self.fields(intent_node, what, INTENT_FIELDS, INTENT_FIELDS)
+            values = self.fields(intent_node, what, INTENT_FIELDS, ("examples",))
             if values is None:
                 continue
+            self.marks[("intent", name)] = (intent_node.line, intent_node.column)
             examples = self.examples(values["examples"], name) if "examples" in values else {}
             response = (
                 self.response(values["response"], f"{what} response")
                 if "response" in values
                 else None
             )
-            if response is not None:
-                intents[name] = Intent(name, examples, response)
+            needed = self.names(values["slots"], f"{what} slots") if "slots" in values else []
+            self._slot_uses += [(item, slot_name, what) for item, slot_name in needed]
+            confirm = (
+                self.localized_text(values["confirm"], f"{what} confirm", template=True)
+                if "confirm" in values
+                else {}
+            )
+            steps = self.steps(values["steps"], f"{what} steps") if "steps" in values else None
+            intents[name] = Intent(
+                name, examples, response, tuple(n for _, n in needed), confirm, steps
+            )
         return intents
+
+    def names(self, node: Node, what: str) -> list[tuple[Node, str]]:
+        """A list of identifiers, like [model, day, time], each with its node."""
+        items = node.items() if node.is_list else [node]
+        found = [(item, self.identifier(item, f"{what} entry")) for item in items]
+        return [(item, name) for item, name in found if name is not None]
+
+    def steps(self, node: Node, what: str) -> Steps | None:
+        if not node.is_mapping:
+            self.report(node, f"{what} must be a mapping of languages to lists of steps")
+            return None
+        values = node.mapping()
+        if "by" not in values:
+            return Steps({"": self.step_lists(node, what)})
+        by = self.identifier(values["by"], f"{what} 'by'")
+        lists: dict[str, LocalizedList] = {}
+        for key, value in values.items():
+            if key != "by":
+                lists[str(key)] = self.step_lists(value, f"{what} for '{key}'")
+                self.marks[("steps", by or "", str(key))] = (value.line, value.column)
+        if by is not None:
+            self._steps_by.append((values["by"], by, set(lists), what))
+        return Steps(lists, by)
+
+    def step_lists(self, node: Node, what: str) -> LocalizedList:
+        lists = self.localized_list(node, what)
+        for entry in self.languages_of_silently(node).values():
+            for item in entry.items() if entry.is_list else [entry]:
+                if isinstance(item.value, str):
+                    self._templates.append((item, item.value, what))
+        return lists
+
+    def languages_of_silently(self, node: Node) -> dict[str, Node]:
+        if not node.is_mapping:
+            return {}
+        return {k: v for k, v in node.mapping().items() if k in LANGUAGES}
+
+    def services(self, node: Node, intents: dict[str, Intent]) -> dict[str, Service]:
+        if not node.is_mapping or not node.mapping():
+            self.report(node, f"services must be a mapping of service names, not {type_name(node)}")
+            return {}
+        services: dict[str, Service] = {}
+        callers: dict[str, str] = {}
+        for name, service_node in node.mapping().items():
+            if not self.key_name(node, name, "service"):
+                continue
+            what = f"service '{name}'"
+            values = self.fields(service_node, what, SERVICE_FIELDS, ("url", "intents", "fallback"))
+            if values is None:
+                continue
+            url = self.service_url(values["url"], what) if "url" in values else None
+            called = self.names(values["intents"], f"{what} intents") if "intents" in values else []
+            for item, intent in called:
+                if intent not in intents:
+                    self.report(
+                        item,
+                        f"{what} is called by intent '{intent}', but the skill has no such "
+                        f"intent{did_you_mean(intent, list(intents))}",
+                    )
+                elif intent in callers:
+                    self.report(
+                        item, f"intent '{intent}' already calls service '{callers[intent]}'"
+                    )
+                else:
+                    callers[intent] = name
+            fallback = (
+                self.localized_text(values["fallback"], f"{what} fallback", template=True)
+                if "fallback" in values
+                else {}
+            )
+            timeout = self.number(values.get("timeout"), f"{what} timeout", 0.1, 10.0)
+            secret = (
+                self.identifier(values["secret"], f"{what} secret") if "secret" in values else ""
+            )
+            if url is not None:
+                services[name] = Service(
+                    name,
+                    url,
+                    tuple(n for _, n in called),
+                    fallback,
+                    1.5 if timeout is None else timeout,
+                    secret or "",
+                )
+        for intent, service in callers.items():
+            if intent in intents:
+                intents[intent] = replace(intents[intent], service=service)
+        return services
+
+    def service_url(self, node: Node, what: str) -> str | None:
+        url = self.text(node, f"{what} url")
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            self.report(node, f"{what} url must start with https:// (or http://) and name a host")
+            return None
+        return url
 
     def examples(self, node: Node, intent: str) -> dict[str, list[Example]]:
         what = f"intent '{intent}' examples"
@@ -362,13 +533,31 @@ class _Checker:
         help_ = self.response(values["help"], "help") if "help" in values else None
         stop = self.response(values["stop"], "stop") if "stop" in values else None
         intents = self.intents(values["intents"]) if "intents" in values else {}
+        services = self.services(values["services"], intents) if "services" in values else {}
+        attempts = self.number(values.get("max_attempts"), "max_attempts", 1, 5)
+        resumable = values.get("resumable")
+        if resumable is not None and not isinstance(resumable.value, bool):
+            self.report(resumable, f"resumable must be true or false, not {type_name(resumable)}")
         self.check_languages(set(name) | set(invocations))
         self.check_templates(slots)
         self.check_annotations(slots)
+        self.check_intents(intents, slots)
         if skill_id is None or brand is None or launch is None or help_ is None:
             return None
         return Skill(
-            skill_id, brand, name, invocations, launch, help_, intents, slots, stop, self.file
+            skill_id,
+            brand,
+            name,
+            invocations,
+            launch,
+            help_,
+            intents,
+            slots,
+            stop,
+            self.file,
+            services,
+            2 if attempts is None else int(attempts),
+            resumable is not None and resumable.value is True,
         )
 
     # -- whole-skill checks ----------------------------------------------------------
@@ -413,10 +602,52 @@ class _Checker:
                 )
                 continue
             known = {normalize(w) for v in slot.values for ws in v.synonyms.values() for w in ws}
-            if normalize(word) not in known:
+            if slot.type == "list" and normalize(word) not in known:
                 self.report(
                     node,
                     f"'{word}' is not a word of slot '{slot_name}'; add it to one of its "
                     "values so it maps to that value",
                     "warning",
+                )
+
+    def check_intents(self, intents: dict[str, Intent], slots: dict[str, Slot]) -> None:
+        for node, name, what in self._slot_uses:
+            if name not in slots:
+                declared = ", ".join(sorted(slots)) or "none"
+                self.report(
+                    node,
+                    f"{what} needs slot '{name}', but the skill declares no such slot"
+                    f"{did_you_mean(name, list(slots))}; declared slots: {declared}",
+                )
+        for node, by, keys, what in self._steps_by:
+            slot = slots.get(by)
+            if slot is None or slot.type != "list":
+                self.report(node, f"{what} 'by: {by}' must name a slot with values")
+                continue
+            ids = {v.id for v in slot.values}
+            for key in sorted(keys - ids):
+                line, column = self.marks.get(("steps", by, key), (node.line, node.column))
+                self.diagnostics.append(
+                    Diagnostic(
+                        self.file,
+                        line,
+                        column,
+                        "error",
+                        f"{what}: '{key}' is not a value of slot '{by}'"
+                        f"{did_you_mean(key, sorted(ids))}; values: {', '.join(sorted(ids))}",
+                    )
+                )
+            for key in sorted(ids - keys):
+                self.report(node, f"{what} has no steps for '{key}' of slot '{by}'", "warning")
+        for intent in intents.values():
+            if intent.response is None and intent.service is None:
+                line, column = self.marks.get(("intent", intent.name), (1, 1))
+                self.diagnostics.append(
+                    Diagnostic(
+                        self.file,
+                        line,
+                        column,
+                        "error",
+                        f"intent '{intent.name}' needs a 'response' (or a service that answers it)",
+                    )
                 )

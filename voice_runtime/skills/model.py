@@ -7,6 +7,7 @@ language code ("en", "zh") to a value.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from .examples import Example
 
@@ -41,11 +42,25 @@ class SlotValue:
     synonyms: LocalizedList
 
 
+SlotType = Literal["list", "number", "time"]
+
+
 @dataclass(frozen=True)
 class Slot:
+    """A piece of information an intent needs.
+
+    `list` slots take one of `values`; `number` slots a number in [minimum,
+    maximum] ("two", "两个", "a dozen"); `time` slots a clock time ("10:30").
+    `prompt` asks for the slot, `reprompt` asks again after an unusable answer.
+    """
+
     name: str
     values: tuple[SlotValue, ...]
     prompt: Localized = field(default_factory=dict)
+    type: SlotType = "list"
+    minimum: float | None = None
+    maximum: float | None = None
+    reprompt: Localized = field(default_factory=dict)
 
     def display(self, value_id: str, language: str) -> str:
         """The word to say for a value in a language (its first synonym)."""
@@ -57,10 +72,49 @@ class Slot:
 
 
 @dataclass(frozen=True)
+class Steps:
+    """Step-by-step instructions walked with "next step" and "go back".
+
+    `by` names a slot: then `lists` holds one list per value id of that slot;
+    otherwise `lists` holds a single list under the key "".
+    """
+
+    lists: dict[str, LocalizedList]
+    by: str | None = None
+
+    def for_slots(self, slots: dict[str, str], language: str) -> list[str]:
+        key = slots.get(self.by, "") if self.by else ""
+        return self.lists.get(key, {}).get(language, [])
+
+
+@dataclass(frozen=True)
 class Intent:
+    """What a user can ask a skill.
+
+    `slots` lists the slots the intent needs, asked for in this order (slots its
+    templates use are needed too). `confirm` is asked before acting; `service`
+    names the brand service that answers; `response` is spoken otherwise.
+    """
+
     name: str
     examples: dict[str, list[Example]]
-    response: Response
+    response: Response | None
+    slots: tuple[str, ...] = ()
+    confirm: Localized = field(default_factory=dict)
+    steps: Steps | None = None
+    service: str | None = None
+
+
+@dataclass(frozen=True)
+class Service:
+    """A brand webhook: where it is, how long to wait, and what to say if it fails."""
+
+    name: str
+    url: str
+    intents: tuple[str, ...]
+    fallback: Localized
+    timeout: float = 1.5
+    secret: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +131,9 @@ class Skill:
     slots: dict[str, Slot] = field(default_factory=dict)
     stop: Response | None = None
     file: str = ""
+    services: dict[str, Service] = field(default_factory=dict)
+    max_attempts: int = 2
+    resumable: bool = False
 
     @property
     def languages(self) -> list[str]:

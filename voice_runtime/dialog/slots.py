@@ -1,0 +1,128 @@
+"""Slot values from an understood utterance: value ids, numbers and clock times.
+
+List slots take the model's entities, checked against the slot's values and
+synonyms, else a value word found in the text. Number and time slots are read
+from the text with spoken numbers rewritten as digits ("two" -> 2, "两个" -> 2,
+"a dozen" -> 12, "half past ten" -> 10:30, "十点" -> 10:00).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from ..nlu.compile import slot_word_forms
+from ..nlu.numbers import normalize_spoken, parse_number, parse_time
+from ..nlu.numbers_base import format_number
+from ..nlu.result import NluResult
+from ..skills.model import Skill, Slot
+from ..skills.normalize import normalize
+
+CLOCK = re.compile(r"(?<!\d)([01]?\d|2[0-3]):([0-5]\d)(?!\d)")
+ZH_HOUR = re.compile(r"(?<![\d:])([01]?\d|2[0-3])点")
+EN_AT_HOUR = re.compile(r"\bat ([01]?\d|2[0-3])\b(?!:)")
+NUMBER = re.compile(r"(?<![\d:.])\d+(?:\.\d+)?(?![\d:])")
+
+
+def extract_slots(
+    skill: Skill, nlu: NluResult, names: tuple[str, ...] | None = None
+) -> dict[str, str]:
+    """Values for the skill's slots (only `names`, if given) found in the utterance.
+
+    A list slot's entity that is no known value (the model found part of "one
+    hour") yields to a value word found in the whole text, and is dropped
+    otherwise: a value must be one the skill knows.
+    """
+    wanted = {n: s for n, s in skill.slots.items() if names is None or n in names}
+    found: dict[str, str] = {}
+    prefix = f"{skill.id}."
+    for entity in nlu.entities:
+        slot = (
+            wanted.get(entity.entity[len(prefix) :]) if entity.entity.startswith(prefix) else None
+        )
+        if slot is None or slot.type != "list":
+            continue
+        value = list_value(slot, entity.value, nlu.language) or list_value(
+            slot, entity.text, nlu.language
+        )
+        if value is not None:
+            found[slot.name] = value
+    for name, slot in wanted.items():
+        if name not in found:
+            value = value_in_text(slot, nlu.text, nlu.language)
+            if value is not None:
+                found[name] = value
+    return found
+
+
+def list_value(slot: Slot, word: str, language: str) -> str | None:
+    """The value id `word` names (a value id, a synonym, or a near spelling of one)."""
+    if word in {v.id for v in slot.values}:
+        return word
+    words = _word_index(slot, language)
+    key = normalize(word)
+    close = difflib.get_close_matches(key, list(words), n=1, cutoff=0.8)
+    if key in words or close:
+        return words[key if key in words else close[0]]
+    return None
+
+
+def value_in_text(slot: Slot, text: str, language: str, whole: bool = False) -> str | None:
+    """The slot's value said somewhere in `text`, or None (also when it is ambiguous).
+
+    `whole`: the text is an answer to this slot's prompt, so a bare number such
+    as "ten" may be a time and a near spelling of a single value word counts.
+    """
+    if slot.type == "number":
+        return _number(slot, text, language)
+    if slot.type == "time":
+        return _time(text, language, whole)
+    said = normalize(text)
+    hits = {
+        value_id for form, value_id in _word_index(slot, language).items() if form and form in said
+    }
+    if len(hits) == 1:
+        return hits.pop()
+    if whole and not hits:
+        return list_value(slot, text, language)
+    return None
+
+
+def _word_index(slot: Slot, language: str) -> dict[str, str]:
+    return {
+        form: value.id
+        for value in slot.values
+        for form in slot_word_forms(value.synonyms.get(language, []), language)
+    }
+
+
+def _number(slot: Slot, text: str, language: str) -> str | None:
+    value = parse_number(text.strip(), language)
+    if value is None:
+        spoken = CLOCK.sub(" ", normalize_spoken(text, language))
+        numbers = NUMBER.findall(spoken)
+        if len(numbers) != 1:
+            return None
+        value = float(numbers[0])
+    if slot.minimum is not None and value < slot.minimum:
+        return None
+    if slot.maximum is not None and value > slot.maximum:
+        return None
+    return format_number(value if value % 1 else int(value))
+
+
+def _time(text: str, language: str, whole: bool) -> str | None:
+    parsed = parse_time(text.strip(), language)
+    if parsed is not None:
+        return f"{parsed[0]}:{parsed[1]:02d}"
+    spoken = normalize_spoken(text, language)
+    clock = CLOCK.search(spoken)
+    if clock:
+        return f"{int(clock.group(1))}:{clock.group(2)}"
+    hour = ZH_HOUR.search(spoken) if language == "zh" else EN_AT_HOUR.search(spoken)
+    if hour:
+        return f"{int(hour.group(1))}:00"
+    number = parse_number(text.strip(), language)
+    if whole and number is not None and number == int(number) and 0 <= number <= 23:
+        return f"{int(number)}:00"
+    return None
