@@ -11,7 +11,17 @@ from ..skills.diagnostics import Diagnostic, did_you_mean
 from ..skills.normalize import normalize
 from ..skills.source import Node, parse_file, type_name
 
-BUILTIN_INTENTS = ("help", "stop", "repeat", "yes", "no", "out_of_scope")
+BUILTIN_INTENTS = (
+    "help",
+    "stop",
+    "repeat",
+    "yes",
+    "no",
+    "next",
+    "go_back",
+    "start_over",
+    "out_of_scope",
+)
 FIELDS = ("version", "language", "open_skill", "ask_skill", "intents")
 
 
