@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,10 @@ import pytest
 from voice_runtime.dialog.router import Assistant
 from voice_runtime.nlu.engine import NluEngine
 from voice_runtime.project import Project
+from voice_runtime.services.caller import ServiceCaller
+from voice_runtime.services.client import BlockingServiceClient, ServiceClient
+from voice_runtime.services.demo import DEMO_BASE, DemoServices
+from voice_runtime.services.policy import ServicePolicy
 from voice_runtime.skills.catalog import Catalog, load_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,10 +31,36 @@ def catalog(project: Project) -> Catalog:
     return catalog
 
 
+DEMO_SECRETS = {
+    "VOICE_SECRET_STAR_MOTORS_CARS": "test-secret-star-motors",
+    "VOICE_SECRET_ANCHOR_BAKING": "test-secret-anchor",
+}
+
+
 @pytest.fixture(scope="session")
-def assistant(project: Project, catalog: Catalog) -> Assistant:
-    """The assistant over the trained models (`make test` trains them beforehand)."""
-    return Assistant(catalog, NluEngine(project, catalog, auto_train=True))
+def demo_services(catalog: Catalog) -> Iterator[DemoServices]:
+    """The example brands' real services, on a free loopback port."""
+    with DemoServices(catalog, env=DEMO_SECRETS) as services:
+        yield services
+
+
+def service_caller(base: str, timeout_client: BlockingServiceClient | None = None) -> ServiceCaller:
+    """Calls the example skills' services at `base` (loopback allowed, test secrets)."""
+    client = timeout_client or BlockingServiceClient(
+        ServiceClient(ServicePolicy(allow_private=True))
+    )
+    return ServiceCaller(b"test-salt", client, rewrite={DEMO_BASE: base}, env=DEMO_SECRETS)
+
+
+@pytest.fixture(scope="session")
+def assistant(
+    project: Project, catalog: Catalog, demo_services: DemoServices
+) -> Iterator[Assistant]:
+    """The assistant over the trained models (`make test` trains them beforehand),
+    calling the demo brand services on loopback."""
+    caller = service_caller(demo_services.base)
+    yield Assistant(catalog, NluEngine(project, catalog, auto_train=True), services=caller)
+    caller.close()
 
 
 @pytest.fixture()

@@ -51,7 +51,7 @@ def test_misspelt_field_suggests_the_right_name() -> None:
     assert found == [
         "tea.yaml:3:1: error: unknown field 'bran' in the skill (did you mean 'brand'?); "
         "allowed: version, id, brand, name, invocations, slots, launch, help, stop, intents, "
-            "services, max_attempts, resumable"
+        "services, max_attempts, resumable"
     ]
 
 

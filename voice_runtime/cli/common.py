@@ -41,11 +41,31 @@ def reserved_sentences(project: Project) -> Reserved:
 def build_assistant(
     args: argparse.Namespace, threshold: float | None = None, auto_train: bool = True
 ) -> Assistant:
+    """The assistant over the project's skills; with --demo-services, the example brands'
+    services run on a loopback port for the life of the process."""
+    from ..services.caller import ServiceCaller, user_salt
+
     project = project_of(args)
     catalog = load_skills(project)
     engine = NluEngine(project, catalog, auto_train=auto_train, notify=err)
     settings = RouterSettings() if threshold is None else RouterSettings(threshold=threshold)
-    return Assistant(catalog, engine, settings)
+    rewrite = {}
+    if getattr(args, "demo_services", False):
+        from ..services.demo import DEMO_BASE, DemoServices, prepare_demo_environment
+
+        prepare_demo_environment(catalog)
+        rewrite[DEMO_BASE] = DemoServices(catalog).start().base
+    services = ServiceCaller(user_salt(project.models_dir), rewrite=rewrite)
+    return Assistant(catalog, engine, settings, services)
+
+
+def add_demo_services(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--demo-services",
+        action="store_true",
+        help="run the example brands' services on loopback for this run "
+        "(allows loopback service URLs and sets demo secrets)",
+    )
 
 
 def add_language(parser: argparse.ArgumentParser, required: bool = False) -> None:

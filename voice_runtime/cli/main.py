@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("list, download, verify or remove Vosk speech models", "models"),
     "eval": ("measure accuracy on labelled data", "eval"),
     "bench": ("measure latency and start-up time", "bench"),
+    "demo-services": ("run the example brands' services on 127.0.0.1:8790", "demo_services"),
 }
 
 

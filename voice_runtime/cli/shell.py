@@ -16,10 +16,10 @@ from typing import TextIO
 
 from ..dialog.dialogtest import recorded_dialog
 from ..dialog.router import Assistant
-from ..dialog.session import Session
+from ..dialog.session import Session, SessionStore
 from ..dialog.turn import Turn
 from ..errors import AudioError, InputError, VoiceError
-from .common import add_language, build_assistant, err
+from .common import add_demo_services, add_language, build_assistant, err
 
 COMMANDS_HELP = (
     "/state shows the session, /reset clears it, /save FILE.yaml records a dialog test, "
@@ -44,6 +44,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="refuse to start with an out-of-date model instead of retraining",
     )
+    parser.add_argument("--user", default="local-user", help="user id (default local-user)")
+    parser.add_argument(
+        "--device",
+        default="speaker",
+        help="device type sent to brand services: speaker, tv, phone, car (default speaker)",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=300.0,
+        help="seconds of silence after which the conversation starts afresh (default 300)",
+    )
+    add_demo_services(parser)
 
 
 def confidence(text: str) -> float:
@@ -66,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     voice = Voice() if args.speak else None
     converse(
         assistant,
-        Session(language=args.lang),
+        Sessions(SessionStore(args.idle_timeout, args.lang), args.user, args.device),
         _lines(interactive),
         sys.stdout,
         as_json=args.json,
@@ -81,9 +94,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+class Sessions:
+    """The shell's one user on one device, through a store that renews idle sessions."""
+
+    def __init__(self, store: SessionStore, user: str, device: str) -> None:
+        self.store, self.user, self.device = store, user, device
+        self.current = store.get(user, device)
+
+    def get(self) -> Session:
+        session = self.store.get(self.user, self.device)
+        if session is not self.current:
+            err("! the session was idle too long; starting a new conversation")
+            self.current = session
+        return session
+
+
 def converse(
     assistant: Assistant,
-    session: Session,
+    session: Session | Sessions,
     lines: Iterable[str | None],
     out: TextIO,
     as_json: bool = False,
@@ -91,10 +119,14 @@ def converse(
 ) -> None:
     """Answer each line (None: a line that was not UTF-8) until the input or /quit ends."""
     turns: list[Turn] = []  # since the last /reset, for /save
+    sessions = session if isinstance(session, Sessions) else None
     for line in lines:
         if line is None:
             err("! input is not valid UTF-8 text; skipped this line")
             continue
+        if sessions is not None:
+            session = sessions.get()
+        assert isinstance(session, Session)
         if line.strip().startswith("/"):
             if _command(line.strip(), session, turns, out):
                 return
@@ -125,6 +157,12 @@ def print_turn(turn: Turn, out: TextIO) -> None:
     if turn.slots:
         out.write("  slots     " + ", ".join(f"{k}={v}" for k, v in turn.slots.items()) + "\n")
     out.write(f"  skill     {turn.skill or '-'}\n")
+    waiting = turn.state.get("waiting_for")
+    if waiting:
+        out.write(f"  waiting   {waiting}\n")
+    if turn.service is not None:
+        call = turn.service
+        out.write(f"  service   {call.service}: {call.outcome} ({call.elapsed_ms:.1f} ms)\n")
     out.write(f"  answer    {turn.response.speech}\n")
     card = turn.response.card
     if card is not None:
@@ -164,12 +202,7 @@ def _command(command: str, session: Session, turns: list[Turn], out: TextIO) -> 
     if name in ("/quit", "/exit"):
         return True
     if name == "/state":
-        state = {
-            "language": session.language,
-            "open_skill": session.skill,
-            "last_response": session.last.speech if session.last else None,
-            "turns": len(turns),
-        }
+        state = session.to_dict() | {"turns": len(turns)}
         out.write(json.dumps(state, ensure_ascii=False) + "\n")
     elif name == "/reset":
         session.reset()

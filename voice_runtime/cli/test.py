@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..dialog.dialogtest import DialogResult, dialog_files, load_dialogs, run_dialog
-from .common import build_assistant, project_of
+from .common import add_demo_services, build_assistant, project_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="dialog test files or directories (default: tests/dialogs)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show passing turns too")
+    add_demo_services(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,6 +11,12 @@ dialogs:
         slots: {dish: bread}          # slot value ids that must be present
         response: Welcome             # substring of the speech
         response_matches: "^Welcome"  # or a Python regular expression
+        state: {waiting_for: day}     # keys of the session state after the turn
+        service:                      # the brand service request sent (null: none)
+          name: booking
+          intent: book_test_drive
+          slots: {model: aurora}
+          outcome: ok                 # or timeout, connection, http 500, ...
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -29,7 +36,17 @@ from .router import Assistant
 from .session import Session
 from .turn import Turn
 
-TURN_FIELDS = ("user", "skill", "intent", "slots", "response", "response_matches")
+TURN_FIELDS = (
+    "user",
+    "skill",
+    "intent",
+    "slots",
+    "response",
+    "response_matches",
+    "state",
+    "service",
+)
+SERVICE_FIELDS = ("name", "intent", "slots", "outcome")
 DIALOG_FIELDS = ("name", "language", "turns")
 
 
@@ -43,6 +60,9 @@ class Expectation:
     slots: dict[str, str] = field(default_factory=dict)
     response: str | None = None
     response_matches: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    service: dict[str, Any] | None = None
+    check_service: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +135,18 @@ def load_dialogs(path: Path) -> list[Dialog]:
                 if not isinstance(slots, dict):
                     fail(t["slots"], "slots must be a mapping of slot name to value id")
                     slots = {}
+                state = t["state"].plain() if "state" in t else {}
+                if not isinstance(state, dict):
+                    fail(t["state"], "state must be a mapping, like {waiting_for: day}")
+                    state = {}
+                service = t["service"].plain() if "service" in t else None
+                if service is not None and not isinstance(service, dict):
+                    fail(t["service"], "service must be a mapping of name, intent, slots, outcome")
+                    service = None
+                for key in service or {}:
+                    if key not in SERVICE_FIELDS:
+                        hint = did_you_mean(str(key), SERVICE_FIELDS)
+                        fail(t["service"], f"unknown field '{key}' in service{hint}")
                 pattern = t["response_matches"].value if "response_matches" in t else None
                 if pattern is not None:
                     try:
@@ -131,6 +163,9 @@ def load_dialogs(path: Path) -> list[Dialog]:
                         slots={str(k): str(v) for k, v in slots.items()},
                         response=_text(t.get("response")),
                         response_matches=None if pattern is None else str(pattern),
+                        state={str(k): v for k, v in state.items()},
+                        service=service,
+                        check_service="service" in t,
                     )
                 )
             name = _text(values.get("name")) or f"dialog at line {item.line}"
@@ -174,6 +209,13 @@ def compare(expected: Expectation, turn: Turn) -> list[str]:
     for name, value in expected.slots.items():
         if turn.slots.get(name) != value:
             problems.append(f"slot {name}: expected {value}, got {turn.slots.get(name)}")
+    for key, value in expected.state.items():
+        if key not in turn.state:
+            problems.append(f"state: no key {key!r}; keys: {', '.join(turn.state)}")
+        elif not _same(value, turn.state[key]):
+            problems.append(f"state {key}: expected {value!r}, got {turn.state[key]!r}")
+    if expected.check_service:
+        problems += _compare_service(expected.service, turn)
     speech = turn.response.speech
     if expected.response is not None and expected.response not in speech:
         problems.append(f"response: expected to contain {expected.response!r}, got {speech!r}")
@@ -182,6 +224,36 @@ def compare(expected: Expectation, turn: Turn) -> list[str]:
             f"response: expected to match /{expected.response_matches}/, got {speech!r}"
         )
     return problems
+
+
+def _same(expected: Any, actual: Any) -> bool:
+    """Equal, reading YAML scalars as text (2 == "2") and mappings as subsets."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return all(k in actual and _same(v, actual[k]) for k, v in expected.items())
+    if isinstance(expected, list) and isinstance(actual, list):
+        return len(expected) == len(actual) and all(map(_same, expected, actual))
+    if expected is None or actual is None or isinstance(expected, bool):
+        return bool(expected == actual)
+    return str(expected) == str(actual)
+
+
+def _compare_service(expected: dict[str, Any] | None, turn: Turn) -> list[str]:
+    call = turn.service
+    if expected is None:
+        return [] if call is None else [f"service: expected no call, got {call.service}"]
+    if call is None:
+        return ["service: expected a call, none was made"]
+    actual = {
+        "name": call.service,
+        "intent": call.request.get("intent"),
+        "slots": call.request.get("slots", {}),
+        "outcome": call.outcome,
+    }
+    return [
+        f"service {key}: expected {value!r}, got {actual[key]!r}"
+        for key, value in expected.items()
+        if not _same(value, actual.get(key))
+    ]
 
 
 def dialog_files(paths: list[Path]) -> list[Path]:
@@ -204,6 +276,15 @@ def recorded_dialog(turns: list[Turn], language: str | None, name: str) -> str:
         if turn.slots:
             step["slots"] = dict(turn.slots)
         step["response"] = turn.response.speech
+        if turn.state.get("waiting_for"):
+            step["state"] = {"waiting_for": turn.state["waiting_for"]}
+        if turn.service is not None:
+            step["service"] = {
+                "name": turn.service.service,
+                "intent": turn.service.request.get("intent"),
+                "slots": turn.service.request.get("slots", {}),
+                "outcome": turn.service.outcome,
+            }
         steps.append(step)
     dialog: dict[str, object] = {"name": name}
     if language:
