@@ -195,3 +195,125 @@ def test_the_readme_example_skill_is_valid() -> None:
     loaded = load_skill_text(readme[start : readme.index("```", start)], "README.md")
     assert loaded.diagnostics == [] and loaded.skill is not None
     assert loaded.skill.intents["recipe"].examples["zh"][0].text == "面包怎么做"
+
+
+# -- conversations and services ------------------------------------------------------
+
+CONVERSATION = (
+    MINIMAL.replace(
+        "launch:",
+        """  cups:
+    type: number
+    min: 1
+    max: 8
+    prompt: {en: "How many cups?", zh: 几杯？}
+  at:
+    type: time
+    prompt: {en: "What time?", zh: 几点？}
+launch:""",
+    )
+    + """    slots: [tea, cups]
+    confirm: {en: "Brew {cups} cups of {tea}?", zh: "泡{cups}杯{tea}？"}
+    steps:
+      by: tea
+      green: {en: [Heat water to 80 degrees., Steep.], zh: [水烧到80度。, 泡。]}
+      black: {en: [Boil water., Steep.], zh: [烧开水。, 泡。]}
+  order:
+    examples:
+      en: [order more tea, buy tea]
+      zh: [订茶叶, 买茶叶]
+    slots: [tea]
+services:
+  shop:
+    url: https://shop.leaftea.example/voice
+    timeout: 2
+    intents: [order]
+    fallback: {en: The tea shop is closed right now., zh: 茶叶店现在关门了。}
+resumable: true
+max_attempts: 3
+"""
+)
+
+
+def test_conversation_fields_load() -> None:
+    loaded = load_skill_text(CONVERSATION, "tea.yaml")
+    assert loaded.diagnostics == [], [str(d) for d in loaded.diagnostics]
+    skill = loaded.skill
+    assert skill is not None and skill.resumable and skill.max_attempts == 3
+    brew, order = skill.intents["brew"], skill.intents["order"]
+    assert brew.slots == ("tea", "cups") and brew.confirm["en"] == "Brew {cups} cups of {tea}?"
+    assert (
+        brew.steps is not None and brew.steps.for_slots({"tea": "black"}, "en")[0] == "Boil water."
+    )
+    assert (skill.slots["cups"].type, skill.slots["cups"].maximum) == ("number", 8.0)
+    assert skill.slots["at"].type == "time"
+    assert order.response is None and order.service == "shop"
+    assert skill.services["shop"].timeout == 2.0 and skill.services["shop"].intents == ("order",)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ("slots: [tea, cups]", "slots: [tea, cup]"),
+            "tea.yaml:29:18: error: intent 'brew' needs slot 'cup', but the skill declares no "
+            "such slot (did you mean 'cups'?); declared slots: at, cups, tea",
+        ),
+        (
+            ("type: number", "type: numbr"),
+            "tea.yaml:12:11: error: slot 'cups' type 'numbr' is unknown (did you mean "
+            "'number'?); use one of list, number, time",
+        ),
+        (
+            ("max: 8", "max: lots"),
+            "tea.yaml:14:10: error: slot 'cups' max must be a number, not text",
+        ),
+        (
+            ("      green: {en: [Heat", "      greeen: {en: [Heat"),
+            "tea.yaml:33:15: error: intent 'brew' steps: 'greeen' is not a value of slot 'tea' "
+            "(did you mean 'green'?); values: black, green",
+        ),
+        (
+            ("intents: [order]", "intents: [oder]"),
+            "tea.yaml:44:15: error: service 'shop' is called by intent 'oder', but the skill has "
+            "no such intent (did you mean 'order'?)",
+        ),
+        (
+            ("url: https://shop.leaftea.example/voice", "url: ftp://shop.leaftea.example/voice"),
+            "tea.yaml:42:10: error: service 'shop' url must start with https:// (or http://) "
+            "and name a host",
+        ),
+        (
+            ("timeout: 2", "timeout: 60"),
+            "tea.yaml:43:14: error: service 'shop' timeout must be between 0.1 and 10, not 60",
+        ),
+        (
+            ("resumable: true", "resumable: sometimes"),
+            "tea.yaml:46:12: error: resumable must be true or false, not text",
+        ),
+        (
+            ("{en: The tea shop is closed right now., zh: 茶叶店现在关门了。}", "{en: Closed.}"),
+            "tea.yaml:45:15: error: service 'shop' fallback has no 'zh' entry, but this skill is "
+            "written in en, zh; add 'zh:'",
+        ),
+    ],
+)
+def test_conversation_mistakes_name_line_and_fix(change: tuple[str, str], expected: str) -> None:
+    old, new = change
+    assert old in CONVERSATION
+    assert expected in messages(CONVERSATION.replace(old, new))
+
+
+def test_an_intent_without_response_or_service_is_an_error() -> None:
+    text = CONVERSATION.replace("    intents: [order]\n", "    intents: [brew]\n")
+    found = messages(text)
+    assert any(
+        "intent 'order' needs a 'response' (or a service that answers it)" in m for m in found
+    )
+
+
+def test_a_question_mark_inside_braces_gets_a_quoting_hint() -> None:
+    text = MINIMAL.replace("help: {en: Ask how to brew a tea.", "help: {en: What tea?")
+    [found] = messages(text)
+    assert found.startswith("tea.yaml:12:20: error: YAML syntax")
+    assert 'put text with a question mark in quotes: "Which one?"' in found

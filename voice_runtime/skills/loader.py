@@ -263,6 +263,8 @@ class _Checker:
             if values is None:
                 continue
             kind = self.slot_type(values.get("type"), what)
+            if kind is None:
+                continue
             if kind == "list" and "values" not in values:
                 self.report(slot_node, f"{what} needs 'values' (or 'type: number' / 'type: time')")
             if kind != "list" and "values" in values:
@@ -285,7 +287,7 @@ class _Checker:
             )
         return slots
 
-    def slot_type(self, node: Node | None, what: str) -> SlotType:
+    def slot_type(self, node: Node | None, what: str) -> SlotType | None:
         if node is None:
             return "list"
         if node.value == "list":
@@ -299,7 +301,7 @@ class _Checker:
             f"{what} type {node.value!r} is unknown{did_you_mean(str(node.value), SLOT_TYPES)}"
             f"; use one of {', '.join(SLOT_TYPES)}",
         )
-        return "list"
+        return None
 
     def number(
         self, node: Node | None, what: str, low: float = -1e9, high: float = 1e9

@@ -112,6 +112,8 @@ def _syntax_hint(problem: str) -> str:
         return " (indent with spaces, not tabs)"
     if "mapping values are not allowed" in problem:
         return " (put text containing ': ' in quotes)"
+    if "but got '?'" in problem:
+        return ' (inside {...} or [...], put text with a question mark in quotes: "Which one?")'
     if "expected ',' or ']'" in problem:
         return (
             " (a sentence with [words](slot) inside a [...] list must be quoted, or write"
