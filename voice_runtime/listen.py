@@ -136,7 +136,10 @@ class SpeakerLoop:
 
 
 def expects_answer(turn: Turn) -> bool:
-    """A skill that ends with a question keeps the microphone open for the answer."""
+    """A skill waiting for an answer (a slot, a yes or no), or ending with a question,
+    keeps the microphone open for the answer."""
+    if turn.skill is not None and turn.state.get("waiting_for"):
+        return True
     return turn.skill is not None and turn.response.speech.rstrip().endswith(("?", "？"))
 
 

@@ -1,4 +1,4 @@
-"""`voice bench nlu|startup`: numbers, measured against plain Rasa in the same run."""
+"""`voice bench nlu|startup|speech|service`: numbers, measured in the same run."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ STARTUP_SENTENCES = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=["nlu", "startup", "speech"])
+    parser.add_argument("what", choices=["nlu", "startup", "speech", "service"])
     parser.add_argument("--lang", choices=["en", "zh"], default="en")
     parser.add_argument(
         "--rounds",
@@ -43,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         return bench_nlu(args)
     if args.what == "speech":
         return bench_speech(args)
+    if args.what == "service":
+        return bench_service(args)
     return bench_startup(args)
 
 
@@ -100,6 +102,47 @@ def bench_nlu(args: argparse.Namespace) -> int:
             f"{'exact-match turn':28} {percentile(exact, 0.5) * 1e3:8.2f} "
             f"{percentile(exact, 0.99) * 1e3:8.2f}   ({share:.0%} of these sentences)"
         )
+    return 0
+
+
+def bench_service(args: argparse.Namespace) -> int:
+    """Turns of the dialog tests that call a brand service (the demo services on loopback)
+    and turns that do not, through the whole assistant."""
+    args.demo_services = True
+    project = project_of(args)
+    dialogs = [
+        d
+        for f in dialog_files([project.root / "tests" / "dialogs"])
+        for d in load_dialogs(f)
+        if d.language in (None, args.lang)
+    ]
+    assistant = build_assistant(args)
+    assistant.nlu.model(args.lang)  # loaded before timing
+    timings: dict[bool, list[float]] = {True: [], False: []}
+    calls: list[float] = []
+    for round_number in range(args.rounds + 1):  # round 0 warms up
+        for dialog in dialogs:
+            session = Session(language=args.lang)
+            for expected in dialog.turns:
+                start = time.perf_counter()
+                turn = assistant.handle(expected.user, session)
+                elapsed = time.perf_counter() - start
+                if round_number:
+                    timings[turn.service is not None].append(elapsed)
+                    if turn.service is not None:
+                        calls.append(turn.service.elapsed_ms / 1e3)
+    if not timings[True]:
+        raise VoiceError(f"no {args.lang} dialog test turn calls a brand service")
+    print(f"service bench ({args.lang}): {len(dialogs)} dialogs x {args.rounds} rounds")
+    print(f"{'':32} {'turns':>6} {'p50 ms':>8} {'p99 ms':>8}")
+    rows = (
+        ("turn calling a loopback service", timings[True]),
+        ("  of which the service call", calls),
+        ("turn without a service call", timings[False]),
+    )
+    for name, values in rows:
+        p50, p99 = percentile(values, 0.5) * 1e3, percentile(values, 0.99) * 1e3
+        print(f"{name:32} {len(values):6d} {p50:8.2f} {p99:8.2f}")
     return 0
 
 

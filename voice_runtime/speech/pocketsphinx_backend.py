@@ -70,7 +70,30 @@ def bias_for(
         if language in skill.invocations
         for carrier in builtin.open_skill[:3]
     ]
+    extra += answer_phrases(skills, language)
     return compile_bias(skills, builtin, project.models_dir / "bias" / language, extra=extra)
+
+
+NUMBER_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
+def answer_phrases(skills: list[Skill], language: str) -> list[str]:
+    """Short answers to a skill's questions: slot words alone, numbers and clock times."""
+    phrases = [
+        word
+        for skill in skills
+        for slot in skill.slots.values()
+        for value in slot.values
+        for word in value.synonyms.get(language, [])
+    ]
+    kinds = {slot.type for skill in skills for slot in skill.slots.values()}
+    if language == "en" and "number" in kinds:
+        phrases += NUMBER_WORDS + [f"{n} people" for n in NUMBER_WORDS[:12]] + ["a dozen"]
+    if language == "en" and "time" in kinds:
+        for hour in NUMBER_WORDS[:12]:
+            phrases += [f"at {hour}", f"{hour} o'clock", f"{hour} thirty", f"half past {hour}"]
+            phrases += [f"{hour} am", f"{hour} pm", f"at {hour} in the morning"]
+    return phrases
 
 
 class PocketSphinxRecognizer(Recognizer):
