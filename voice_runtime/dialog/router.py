@@ -255,7 +255,10 @@ class Assistant:
             self.leave_current(session)
             session.open(skill.id, session.suspended.pop(skill.id, None))
         intent = skill.intents[intent_name]
-        slots = extract_slots(skill, nlu, needed_slots(intent, nlu.language))
+        # every value word said is kept for later turns; numbers and times only when needed
+        names = needed_slots(intent, nlu.language)
+        names += tuple(n for n, s in skill.slots.items() if s.type == "list" and n not in names)
+        slots = extract_slots(skill, nlu, names)
         return self.conversation.start(skill, intent_name, slots, session, nlu.language)
 
     def fallback(self, nlu: NluResult, current: Skill | None) -> Outcome:
