@@ -108,8 +108,9 @@ def parse(
 class Garage:
     """A loopback brand service for the garage skill that records what it was sent."""
 
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self, delay: float = 0.0, mode: str = "ok") -> None:
         self.delay = delay
+        self.mode = mode
         self.received: list[dict[str, Any]] = []
         self.port = 0
         self._loop = asyncio.new_event_loop()
@@ -123,6 +124,16 @@ class Garage:
         data = json.loads(body)
         self.received.append(data)
         await asyncio.sleep(self.delay)
+        if self.mode == "http 500":
+            return web.Response(status=500, text="database down")
+        if self.mode == "invalid json":
+            return web.Response(text="<html>oops</html>", content_type="application/json")
+        if self.mode == "invalid reply: speach":
+            return web.json_response({"speach": "typo"})
+        if self.mode == "connection":
+            assert request.transport is not None
+            request.transport.close()  # the connection drops mid-answer
+            return web.Response()
         slots = data["slots"]
         return web.json_response(
             {"speech": f"Booked {slots['car']} for {slots['day']}.", "slots": {"day": slots["day"]}}
@@ -380,6 +391,29 @@ def test_a_slow_service_times_out_to_the_fallback(
     assert router.conversation.services is not None
     router.conversation.services.close()
     slow.close()
+
+
+@pytest.mark.parametrize(
+    "mode", ["http 500", "invalid json", "invalid reply: speach", "connection"]
+)
+def test_a_failing_service_gives_the_fallback_and_the_reason(
+    catalog_with_garage: Catalog, assistant: Assistant, mode: str
+) -> None:
+    broken = Garage(mode=mode).start()
+    router = make_router(catalog_with_garage, assistant, broken.port)
+    session = Session()
+    for text, intent in [
+        ("book my van in", "garage.book"),
+        ("saturday", ""),
+        ("at ten", ""),
+        ("yes", "yes"),
+    ]:
+        turn = say(router, session, text, intent or "out_of_scope")
+    assert turn.response.speech == "Sorry, the garage can't be reached."
+    assert turn.service is not None and turn.service.outcome == mode
+    assert router.conversation.services is not None
+    router.conversation.services.close()
+    broken.close()
 
 
 def test_a_missing_secret_gives_the_fallback_and_sends_nothing(
