@@ -53,6 +53,7 @@ class Conversation:
         state.intent = intent
         state.slots.update(slots)
         state.clear_waiting()
+        state.done = False
         return self.progress(skill, session, language)
 
     def progress(self, skill: Skill, session: Session, language: str) -> Outcome:
@@ -94,6 +95,7 @@ class Conversation:
             else:
                 response = render(Response(service.fallback), language, words)
         assert response is not None
+        state.done = True
         outcome = self._say(session, skill.qualified(intent.name), response)
         return Outcome(outcome.intent, outcome.response, call)
 
@@ -144,11 +146,27 @@ class Conversation:
             speech = phrase(language, "confirm_again", prompt=prompt)
         return Outcome("reprompt", SkillResponse(speech))
 
+    @staticmethod
+    def steps_of(skill: Skill | None, session: Session, language: str) -> list[str]:
+        """The steps of the intent in progress, once it has been carried out."""
+        state = session.state
+        intent = skill.intents.get(state.intent or "") if skill else None
+        if intent is None or intent.steps is None or not state.done:
+            return []
+        return intent.steps.for_slots(state.slots, language)
+
+    def has_steps(self, skill: Skill | None, session: Session, language: str) -> bool:
+        """Whether "next step" means something now (steps to walk, or a pending question)."""
+        if skill is None:
+            return False
+        return bool(session.state.waiting or self.steps_of(skill, session, language))
+
     def next_step(self, skill: Skill | None, session: Session, language: str) -> Outcome:
         """Speak the next step of the intent in progress."""
         state = session.state
-        intent = skill.intents.get(state.intent or "") if skill else None
-        steps = intent.steps.for_slots(state.slots, language) if intent and intent.steps else []
+        if skill is not None and state.waiting:  # "next step" before the question is answered
+            return Outcome("reprompt", self.waiting_prompt(skill, session, language))
+        steps = self.steps_of(skill, session, language)
         if skill is None or not steps:
             help_text = render(skill.help, language, {}).speech if skill else ""
             return Outcome("next", SkillResponse(phrase(language, "no_steps", help=help_text)))
@@ -156,7 +174,7 @@ class Conversation:
         if number >= len(steps):
             return Outcome("next", SkillResponse(phrase(language, "last_step_done")))
         state.step = number
-        text = steps[number].format(**slot_words(skill, state.slots, language))
+        text = steps[number].format_map(_Blank(slot_words(skill, state.slots, language)))
         speech = phrase(language, "step", number=str(number + 1), total=str(len(steps)), text=text)
         return self._say(session, "next", SkillResponse(speech))
 

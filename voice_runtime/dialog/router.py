@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..languages import detect_language
 from ..nlu.compile import OPEN_SKILL, SKILL_ENTITY
 from ..nlu.engine import NluEngine
-from ..nlu.result import NluResult
+from ..nlu.result import IntentScore, NluResult
 from ..skills.catalog import Catalog
 from ..skills.model import Skill
 from ..skills.normalize import normalize
@@ -115,6 +115,8 @@ class Assistant:
         confident = nlu.intent.confidence >= self.settings.threshold
         name = nlu.intent.name if confident else None
         named = self.named_skill(nlu)
+        if name == "next" and not self.conversation.has_steps(current, session, language):
+            return self.decide(without_top(nlu), session)  # "which class is next"
         if name in CONTROLS:
             return self.control(name, nlu, session, current)
         if current is not None and session.state.waiting:
@@ -125,6 +127,11 @@ class Assistant:
                     return answer
                 if not self.is_new_request(nlu, current, session, named):
                     return self.conversation.reprompt(current, session, language)
+        may_follow_up = name is None or "." in name or name == "out_of_scope"
+        if current is not None and session.state.intent and not session.state.waiting:
+            follow_up = self.follow_up(nlu, current, session) if may_follow_up else None
+            if follow_up is not None:
+                return follow_up
         if name is None:
             return Outcome("rephrase", SkillResponse(phrase(language, "rephrase")))
         if name == OPEN_SKILL:
@@ -133,10 +140,6 @@ class Assistant:
                 speech = phrase(language, "which_skill", suggestions=suggestions)
                 return Outcome("fallback", SkillResponse(speech))
             return self.open_skill(named, session, language)
-        if current is not None and session.state.intent and session.state.waiting is None:
-            follow_up = self.follow_up(nlu, current, session)
-            if follow_up is not None:
-                return follow_up
         if "." in name:
             return self.skill_intent(nlu, session, current, named)
         if name in ("yes", "no"):
@@ -212,15 +215,14 @@ class Assistant:
     def is_new_request(
         self, nlu: NluResult, current: Skill, session: Session, named: Skill | None
     ) -> bool:
-        """While a skill waits for an answer: is this clearly a different request?"""
+        """While a skill waits for an answer, only a clear request leaves the question:
+        another intent of the same skill, or one that names another skill."""
         top = nlu.intent
-        if top.confidence < self.settings.threshold or top.name in ("yes", "no", "out_of_scope"):
-            return False
-        if top.name == OPEN_SKILL:
-            return named is not None
-        if "." not in top.name:
-            return False
-        return top.name != current.qualified(session.state.intent or "")
+        if top.confidence < self.settings.threshold or "." not in top.name:
+            return top.name == OPEN_SKILL and named is not None and top.confidence > 0
+        if top.name.startswith(f"{current.id}."):
+            return top.name != current.qualified(session.state.intent or "")
+        return named is not None and named.id != current.id
 
     def follow_up(self, nlu: NluResult, current: Skill, session: Session) -> Outcome | None:
         """ "How about cookies?": the intent in progress again, with a new slot value."""
@@ -327,6 +329,12 @@ class Assistant:
             for skill in self.catalog.skills
             for name in skill.invocations.get(language, [])
         }
+
+
+def without_top(nlu: NluResult) -> NluResult:
+    """The same result with its top intent removed (the next-best reading)."""
+    ranking = nlu.ranking[1:] or (IntentScore("out_of_scope", 0.0),)
+    return replace(nlu, intent=ranking[0], ranking=ranking)
 
 
 def _closeness(text: str, name: str) -> float:

@@ -27,7 +27,8 @@ class SkillState:
 
     `waiting` is "slot" (for `slot`) or "confirm" while the assistant waits for
     an answer; `attempts` counts unusable answers to it; `step` is the index of
-    the step last spoken when the intent has steps; `said` is what the skill
+    the step last spoken when the intent has steps, which can be walked once the
+    intent is `done` (carried out); `said` is what the skill
     said last (repeated when the skill is resumed).
     """
 
@@ -37,6 +38,7 @@ class SkillState:
     slot: str | None = None
     attempts: int = 0
     step: int | None = None
+    done: bool = False
     said: SkillResponse | None = None
 
     def clear_waiting(self) -> None:

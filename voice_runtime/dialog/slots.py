@@ -22,6 +22,18 @@ CLOCK = re.compile(r"(?<!\d)([01]?\d|2[0-3]):([0-5]\d)(?!\d)")
 ZH_HOUR = re.compile(r"(?<![\d:])([01]?\d|2[0-3])点")
 EN_AT_HOUR = re.compile(r"\bat ([01]?\d|2[0-3])\b(?!:)")
 NUMBER = re.compile(r"(?<![\d:.])\d+(?:\.\d+)?(?![\d:])")
+DIGITS = re.compile(r"\d+")
+# Ways of saying 1 or 2 that the number reader leaves as words ("just one", "一个人").
+SMALL_COUNTS = {
+    "en": (
+        (re.compile(r"\b(one|a single|single|just me|only me|myself)\b"), 1),
+        (re.compile(r"\b(a couple|couple|a pair|two of us)\b"), 2),
+    ),
+    "zh": (
+        (re.compile(r"(?<![\d十百千万])[一1][个位份人](?!\d)|就我|我自己|一人"), 1),
+        (re.compile(r"俩|两人|一对"), 2),
+    ),
+}
 
 
 def extract_slots(
@@ -56,14 +68,17 @@ def extract_slots(
 
 
 def list_value(slot: Slot, word: str, language: str) -> str | None:
-    """The value id `word` names (a value id, a synonym, or a near spelling of one)."""
+    """The value id `word` names (a value id, a synonym, or a near spelling of one;
+    never a near spelling across numbers: "3 minutes" is not "30 minutes")."""
     if word in {v.id for v in slot.values}:
         return word
     words = _word_index(slot, language)
-    key = normalize(word)
+    key = _spoken(word, language)
+    if key in words:
+        return words[key]
     close = difflib.get_close_matches(key, list(words), n=1, cutoff=0.8)
-    if key in words or close:
-        return words[key if key in words else close[0]]
+    if close and DIGITS.findall(close[0]) == DIGITS.findall(key):
+        return words[close[0]]
     return None
 
 
@@ -77,9 +92,11 @@ def value_in_text(slot: Slot, text: str, language: str, whole: bool = False) -> 
         return _number(slot, text, language)
     if slot.type == "time":
         return _time(text, language, whole)
-    said = normalize(text)
+    said = _spoken(text, language)
     hits = {
-        value_id for form, value_id in _word_index(slot, language).items() if form and form in said
+        value_id
+        for form, value_id in _word_index(slot, language).items()
+        if form and _contains(said, form, language)
     }
     if len(hits) == 1:
         return hits.pop()
@@ -96,14 +113,31 @@ def _word_index(slot: Slot, language: str) -> dict[str, str]:
     }
 
 
+def _spoken(text: str, language: str) -> str:
+    """The text as slot words are indexed: normalised, number words as digits."""
+    return normalize(normalize_spoken(text, language))
+
+
+def _contains(text: str, form: str, language: str) -> bool:
+    """`form` inside `text` as whole words (English) and never inside a longer number."""
+    edge = r"\w" if language == "en" else r"\d"
+    before = f"(?<!{edge})" if language == "en" or form[0].isdigit() else ""
+    after = f"(?!{edge})" if language == "en" or form[-1].isdigit() else ""
+    return re.search(before + re.escape(form) + after, text) is not None
+
+
 def _number(slot: Slot, text: str, language: str) -> str | None:
     value = parse_number(text.strip(), language)
     if value is None:
         spoken = CLOCK.sub(" ", normalize_spoken(text, language))
         numbers = NUMBER.findall(spoken)
-        if len(numbers) != 1:
+        small = [n for pattern, n in SMALL_COUNTS.get(language, ()) if pattern.search(spoken)]
+        if len(numbers) == 1:
+            value = float(numbers[0])
+        elif not numbers and len(small) == 1:
+            value = small[0]
+        else:
             return None
-        value = float(numbers[0])
     if slot.minimum is not None and value < slot.minimum:
         return None
     if slot.maximum is not None and value > slot.maximum:
