@@ -129,7 +129,8 @@ def load_dialogs(path: Path) -> list[Dialog]:
             for turn in turn_nodes.items() if turn_nodes is not None and turn_nodes.is_list else []:
                 t = fields(turn, TURN_FIELDS, "a turn")
                 if "user" not in t or not isinstance(t["user"].value, str):
-                    fail(turn, "a turn needs 'user: <what the user says>'")
+                    hint = ' (quote yes and no: user: "yes")' if "user" in t else ""
+                    fail(turn, f"a turn needs 'user: <what the user says>'{hint}")
                     continue
                 slots = t["slots"].plain() if "slots" in t else {}
                 if not isinstance(slots, dict):
