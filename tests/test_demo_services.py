@@ -46,7 +46,7 @@ def test_a_genuine_request_is_answered(demo_services: DemoServices) -> None:
     headers = sign(BODY, secret_of(demo_services), int(time.time()))
     status, reply = post(demo_services.base, BODY, headers)
     assert status == 200
-    assert str(reply["speech"]).startswith("You're booked! A test drive of the Aurora on saturday")
+    assert str(reply["speech"]).startswith("You're booked! A test drive of the Aurora for Saturday")
 
 
 @pytest.mark.parametrize("case", ["unsigned", "tampered", "stale", "wrong secret"])

@@ -99,8 +99,13 @@ class Conversation:
         outcome = self._say(session, skill.qualified(intent.name), response)
         return Outcome(outcome.intent, outcome.response, call)
 
-    def answer(self, skill: Skill, session: Session, nlu: NluResult) -> Outcome | None:
-        """The answer to what the assistant is waiting for; None if it is no answer."""
+    def answer(
+        self, skill: Skill, session: Session, nlu: NluResult, threshold: float
+    ) -> Outcome | None:
+        """The answer to what the assistant is waiting for; None if it is no answer.
+
+        A yes or no from the model counts from `threshold` on; yes and no words
+        at the start of the answer always count."""
         state = session.state
         if state.intent is None or state.intent not in skill.intents:
             return None
@@ -112,17 +117,18 @@ class Conversation:
             if value is not None:
                 given[state.slot] = value
         changed = {k: v for k, v in given.items() if state.slots.get(k) != v}
-        if state.waiting == "slot" and state.slot in given:
-            state.slots.update(given)
+        if state.waiting == "slot" and (state.slot in given or changed):
+            state.slots.update(given)  # also a value for a later question, kept for it
             return self.progress(skill, session, language)
         if state.waiting == "confirm":
             if changed:  # a change of mind: "no, Sunday"
                 state.slots.update(changed)
                 return self.progress(skill, session, language)
-            if says_no(nlu.text, language) or nlu.intent.name == "no":
+            sure = nlu.intent.confidence >= threshold
+            if says_no(nlu.text, language) or (nlu.intent.name == "no" and sure):
                 state.clear_waiting()
                 return self._say(session, "no", SkillResponse(phrase(language, "cancelled")))
-            if says_yes(nlu.text, language) or nlu.intent.name == "yes":
+            if says_yes(nlu.text, language) or (nlu.intent.name == "yes" and sure):
                 return self.act(skill, session, language)
         return None
 

@@ -29,6 +29,8 @@ CONTROLS = ("stop", "help", "repeat", "go_back", "start_over", "next")
 UNDOABLE = ("repeat", "go_back", "help", "rephrase", "fallback", "reprompt")
 # A follow-up ("how about cookies?") yields to another intent of the skill this sure.
 FOLLOW_UP_OVERRIDE = 0.8
+# While a question is pending, a command (stop, help, ...) this sure wins over an answer.
+CONTROL_OVER_ANSWER = 0.8
 
 
 @dataclass(frozen=True)
@@ -117,16 +119,22 @@ class Assistant:
         named = self.named_skill(nlu)
         if name == "next" and not self.conversation.has_steps(current, session, language):
             return self.decide(without_top(nlu), session)  # "which class is next"
-        if name in CONTROLS:
+        sure_control = name in CONTROLS and nlu.intent.confidence >= CONTROL_OVER_ANSWER
+        if name in CONTROLS and not (current is not None and session.state.waiting):
             return self.control(name, nlu, session, current)
-        if current is not None and session.state.waiting:
+        if current is not None and session.state.waiting and not sure_control:
             switching = name == OPEN_SKILL and named is not None
             if not switching:
-                answer = self.conversation.answer(current, session, nlu)
-                if answer is not None:
+                threshold = self.settings.threshold
+                answer = self.conversation.answer(current, session, nlu, threshold)
+                if answer is not None:  # "Nova" answers the question even if it sounds like stop
                     return answer
+                if name in CONTROLS:
+                    return self.control(name, nlu, session, current)
                 if not self.is_new_request(nlu, current, session, named):
                     return self.conversation.reprompt(current, session, language)
+        if name in CONTROLS:
+            return self.control(name, nlu, session, current)
         may_follow_up = name is None or "." in name or name == "out_of_scope"
         if current is not None and session.state.intent and not session.state.waiting:
             follow_up = self.follow_up(nlu, current, session) if may_follow_up else None

@@ -50,7 +50,7 @@ def _booking(skill: Skill, request: Mapping[str, Any], language: str) -> dict[st
         card = {"title": "试驾已预约", "text": f"{model} · {day} {time} · {number}"}
     else:
         speech = (
-            f"You're booked! A test drive of the {model} on {day} at {time}. "
+            f"You're booked! A test drive of the {model} for {day} at {time}. "
             f"Your booking number is {number}."
         )
         card = {"title": "Test drive booked", "text": f"{model} · {day} {time} · {number}"}
