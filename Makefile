@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-APT_PACKAGES := espeak-ng libespeak-ng1 libportaudio2
+APT_PACKAGES := espeak-ng libespeak-ng1 libportaudio2 sox
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 3
 
@@ -17,6 +17,10 @@ demo: setup models
 	printf "open baking class\nhow can I make a sponge cake\nhelp\nstop\nI'd like to use car viewing\n" | $(BIN)/voice shell --lang en
 	@echo "== 中文 =="
 	printf '打开烘焙课堂\n我想做牛角包\n退出\n帮我打开金锅厨房\n麻婆豆腐怎么炒\n' | $(BIN)/voice shell --lang zh
+	@echo "== A conversation with a brand service (the demo services run on loopback) =="
+	printf 'open car viewing\nshow me the aurora\npaint it red\nbook a test drive\nSaturday\nat ten\nno, Sunday\nyes\n' | $(BIN)/voice shell --lang en --demo-services
+	@echo "== 多轮对话 =="
+	printf '打开烘焙课堂\n我想烤点东西\n饼干\n下一步\n下一步\n上一步\n那面包呢\n退出\n' | $(BIN)/voice shell --lang zh
 
 test: setup models lint typecheck pytest
 
