@@ -20,7 +20,7 @@ demo: setup models
 	@echo "== A conversation with a brand service (the demo services run on loopback) =="
 	printf 'open car viewing\nshow me the aurora\npaint it red\nbook a test drive\nSaturday\nat ten\nno, Sunday\nyes\n' | $(BIN)/voice shell --lang en --demo-services
 	@echo "== 多轮对话 =="
-	printf '打开烘焙课堂\n我想烤点东西\n饼干\n下一步\n下一步\n上一步\n那面包呢\n退出\n' | $(BIN)/voice shell --lang zh
+	printf '打开烘焙课堂\n我想烤点东西\n饼干\n下一步\n下一步\n上一步\n那面包呢\n打开大屏观车\n回到烘焙课堂\n退出\n' | $(BIN)/voice shell --lang zh
 
 test: setup models lint typecheck pytest
 

@@ -75,6 +75,7 @@ class Assistant:
         self.nlu = nlu
         self.settings = settings or RouterSettings()
         self.conversation = Conversation(services)
+        self._invocations: dict[str, dict[str, Skill]] = {}
 
     @property
     def languages(self) -> list[str]:
@@ -332,11 +333,15 @@ class Assistant:
         return join_choices(language, items)
 
     def _invocation_index(self, language: str) -> dict[str, Skill]:
-        return {
-            normalize(name): skill
-            for skill in self.catalog.skills
-            for name in skill.invocations.get(language, [])
-        }
+        """Normalised invocation name -> skill, built once per language."""
+        index = self._invocations.get(language)
+        if index is None:
+            index = self._invocations[language] = {
+                normalize(name): skill
+                for skill in self.catalog.skills
+                for name in skill.invocations.get(language, [])
+            }
+        return index
 
 
 def without_top(nlu: NluResult) -> NluResult:

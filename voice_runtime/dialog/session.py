@@ -8,11 +8,10 @@ of skills that were interrupted and may be resumed, and checkpoints for
 
 from __future__ import annotations
 
-import copy
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from .turn import SkillResponse
@@ -40,6 +39,9 @@ class SkillState:
     step: int | None = None
     done: bool = False
     said: SkillResponse | None = None
+
+    def copy(self) -> SkillState:
+        return replace(self, slots=dict(self.slots))
 
     def clear_waiting(self) -> None:
         self.waiting, self.slot, self.attempts = None, None, 0
@@ -92,7 +94,7 @@ class Session:
         self.state = state if state is not None else SkillState()
 
     def checkpoint(self, response: SkillResponse) -> None:
-        self.checkpoints.append(Checkpoint(self.skill, copy.deepcopy(self.state), response))
+        self.checkpoints.append(Checkpoint(self.skill, self.state.copy(), response))
         del self.checkpoints[:-MAX_CHECKPOINTS]
 
     def go_back(self) -> SkillResponse | None:
@@ -101,7 +103,7 @@ class Session:
             return None
         self.checkpoints.pop()
         previous = self.checkpoints[-1]
-        self.open(previous.skill, copy.deepcopy(previous.state))
+        self.open(previous.skill, previous.state.copy())
         return previous.response
 
     def to_dict(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from the text with spoken numbers rewritten as digits ("two" -> 2, "两个" -> 2
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 
 from ..nlu.compile import slot_word_forms
@@ -105,14 +106,24 @@ def value_in_text(slot: Slot, text: str, language: str, whole: bool = False) -> 
     return None
 
 
+_INDEXES: dict[tuple[int, str], tuple[Slot, dict[str, str]]] = {}
+
+
 def _word_index(slot: Slot, language: str) -> dict[str, str]:
-    return {
-        form: value.id
-        for value in slot.values
-        for form in slot_word_forms(value.synonyms.get(language, []), language)
-    }
+    """The slot's words (also with number words as digits) -> value id; built once."""
+    key = (id(slot), language)
+    cached = _INDEXES.get(key)
+    if cached is None or cached[0] is not slot:
+        index = {
+            form: value.id
+            for value in slot.values
+            for form in slot_word_forms(value.synonyms.get(language, []), language)
+        }
+        cached = _INDEXES[key] = (slot, index)
+    return cached[1]
 
 
+@functools.lru_cache(maxsize=4096)
 def _spoken(text: str, language: str) -> str:
     """The text as slot words are indexed: normalised, number words as digits."""
     return normalize(normalize_spoken(text, language))
