@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from voice_runtime.cli.main import main
-from voice_runtime.cli.shell import COMMANDS_HELP, Voice, converse
+from voice_runtime.cli.shell import COMMANDS_HELP, Sessions, Voice, converse
 from voice_runtime.dialog.dialogtest import load_dialogs, run_dialog
 from voice_runtime.dialog.router import Assistant
-from voice_runtime.dialog.session import Session
+from voice_runtime.dialog.session import Session, SessionStore
 
 ROOT = Path(__file__).resolve().parent.parent
 VOICE = [sys.executable, "-m", "voice_runtime.cli.main", "--project", str(ROOT)]
@@ -211,3 +211,27 @@ def test_bench_nlu_prints_numbers(capsys: pytest.CaptureFixture[str]) -> None:
     assert "rasa Agent.parse_message" in out and "voice router turn" in out
     ratio_line = next(line for line in out.splitlines() if line.startswith("router / rasa"))
     assert float(ratio_line.split()[3]) > 0
+
+
+def test_shell_state_shows_the_pending_question_and_idle_sessions_start_afresh(
+    assistant: Assistant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = [0.0]
+    store = SessionStore(idle_timeout=60, language="en", clock=lambda: now[0])
+    sessions = Sessions(store, "alice", "tv")
+    out = io.StringIO()
+    converse(assistant, sessions, ["open car viewing", "book a test drive", "/state"], out)
+    state = json.loads(out.getvalue().splitlines()[-1])
+    assert (state["open_skill"], state["intent"], state["waiting_for"]) == (
+        "star_motors_cars",
+        "book_test_drive",
+        "model",
+    )
+    assert (state["user"], state["device"]) == ("alice", "tv")
+    assert "  waiting   model" in out.getvalue()
+    now[0] = 61  # a minute of silence
+    out = io.StringIO()
+    converse(assistant, sessions, ["/state"], out)
+    fresh = json.loads(out.getvalue())
+    assert fresh["open_skill"] is None and fresh["session"] != state["session"]
+    assert "the session was idle too long" in capsys.readouterr().err
