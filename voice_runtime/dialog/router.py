@@ -121,19 +121,14 @@ class Assistant:
         if name == "next" and not self.conversation.has_steps(current, session, language):
             return self.decide(without_top(nlu), session)  # "which class is next"
         sure_control = name in CONTROLS and nlu.intent.confidence >= CONTROL_OVER_ANSWER
-        if name in CONTROLS and not (current is not None and session.state.waiting):
-            return self.control(name, nlu, session, current)
-        if current is not None and session.state.waiting and not sure_control:
-            switching = name == OPEN_SKILL and named is not None
-            if not switching:
-                threshold = self.settings.threshold
-                answer = self.conversation.answer(current, session, nlu, threshold)
-                if answer is not None:  # "Nova" answers the question even if it sounds like stop
-                    return answer
-                if name in CONTROLS:
-                    return self.control(name, nlu, session, current)
-                if not self.is_new_request(nlu, current, session, named):
-                    return self.conversation.reprompt(current, session, language)
+        switching = name == OPEN_SKILL and named is not None
+        if current is not None and session.state.waiting and not (sure_control or switching):
+            threshold = self.settings.threshold
+            answer = self.conversation.answer(current, session, nlu, threshold)
+            if answer is not None:  # "Nova" answers the question even if it sounds like stop
+                return answer
+            if name not in CONTROLS and not self.is_new_request(nlu, current, session, named):
+                return self.conversation.reprompt(current, session, language)
         if name in CONTROLS:
             return self.control(name, nlu, session, current)
         may_follow_up = name is None or "." in name or name == "out_of_scope"
@@ -225,10 +220,11 @@ class Assistant:
         self, nlu: NluResult, current: Skill, session: Session, named: Skill | None
     ) -> bool:
         """While a skill waits for an answer, only a clear request leaves the question:
-        another intent of the same skill, or one that names another skill."""
+        another intent of the same skill, or one that names another skill (opening a
+        skill by name is handled before)."""
         top = nlu.intent
         if top.confidence < self.settings.threshold or "." not in top.name:
-            return top.name == OPEN_SKILL and named is not None and top.confidence > 0
+            return False
         if top.name.startswith(f"{current.id}."):
             return top.name != current.qualified(session.state.intent or "")
         return named is not None and named.id != current.id
