@@ -18,6 +18,7 @@ from aiohttp import web
 
 from voice_runtime.dialog.router import Assistant
 from voice_runtime.dialog.session import Session, SessionStore
+from voice_runtime.dialog.slots import value_in_text
 from voice_runtime.dialog.turn import Turn
 from voice_runtime.nlu.result import EntityMatch, IntentScore, NluResult
 from voice_runtime.services.caller import ServiceCaller
@@ -448,3 +449,15 @@ def test_sessions_are_per_user_and_device_and_expire_when_idle() -> None:
     now[0] = 200
     fresh = store.get("alice", "tv")
     assert fresh is not alice_tv and fresh.skill is None and fresh.id != alice_tv.id
+
+
+def test_slot_words_are_whole_words_and_never_part_of_a_longer_number(catalog: Catalog) -> None:
+    lumen, sleep = catalog.get("lumen_jewels"), catalog.get("dreamwell_sleep")
+    assert lumen is not None and sleep is not None
+    recipient, duration = lumen.slots["recipient"], sleep.slots["duration"]
+    assert value_in_text(recipient, "送给我朋友", "zh") == "friend"
+    assert value_in_text(recipient, "送给男朋友", "zh") != "friend"  # 朋友 inside 男朋友
+    assert value_in_text(duration, "twenty minutes please", "en") == "min_20"
+    assert value_in_text(duration, "a hundred and twenty minutes", "en") is None
+    assert value_in_text(duration, "一百二十分钟", "zh") is None
+    assert value_in_text(duration, "three minutes", "en", whole=True) is None

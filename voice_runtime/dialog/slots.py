@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import logging
 import re
 
 from ..nlu.compile import slot_word_forms
@@ -55,6 +56,9 @@ def extract_slots(
         )
         if slot is None or slot.type != "list":
             continue
+        inside = nlu.text[max(entity.start - 1, 0) : entity.end]
+        if nlu.language == "zh" and entity.start > 0 and _is_word(inside):
+            continue  # the model tagged 朋友 inside 男朋友
         value = list_value(slot, entity.value, nlu.language) or list_value(
             slot, entity.text, nlu.language
         )
@@ -130,11 +134,27 @@ def _spoken(text: str, language: str) -> str:
 
 
 def _contains(text: str, form: str, language: str) -> bool:
-    """`form` inside `text` as whole words (English) and never inside a longer number."""
+    """`form` inside `text` as whole words: in English between word boundaries; in
+    Chinese not as the end of a longer dictionary word ("朋友" is not in "男朋友");
+    never inside a longer number."""
     edge = r"\w" if language == "en" else r"\d"
     before = f"(?<!{edge})" if language == "en" or form[0].isdigit() else ""
     after = f"(?!{edge})" if language == "en" or form[-1].isdigit() else ""
-    return re.search(before + re.escape(form) + after, text) is not None
+    for match in re.finditer(before + re.escape(form) + after, text):
+        start = match.start()
+        if language != "zh" or start == 0 or not _is_word(text[start - 1 : match.end()]):
+            return True
+    return False
+
+
+def _is_word(text: str) -> bool:
+    """A word of jieba's Chinese dictionary (loaded on first use)."""
+    import jieba
+
+    if not jieba.dt.initialized:
+        jieba.setLogLevel(logging.WARNING)
+        jieba.dt.check_initialized()
+    return jieba.dt.FREQ.get(text, 0) > 0
 
 
 def _number(slot: Slot, text: str, language: str) -> str | None:
