@@ -95,9 +95,8 @@ class Conversation:
             else:
                 response = render(Response(service.fallback), language, words)
         assert response is not None
-        state.done = True
-        outcome = self._say(session, skill.qualified(intent.name), response)
-        return Outcome(outcome.intent, outcome.response, call)
+        state.done, state.said = True, response
+        return Outcome(skill.qualified(intent.name), response, call)
 
     def answer(
         self, skill: Skill, session: Session, nlu: NluResult, threshold: float

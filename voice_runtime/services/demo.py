@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..dialog.conversation import slot_words
 from ..skills.catalog import Catalog
 from ..skills.model import Skill
 from .policy import ALLOW_PRIVATE_ENV
@@ -32,16 +33,9 @@ DEMO_BASE = f"http://{DEMO_HOST}:{DEMO_PORT}"
 Answer = Callable[[Skill, Mapping[str, Any], str], dict[str, Any]]
 
 
-def _words(skill: Skill, slots: Mapping[str, str], language: str) -> dict[str, str]:
-    return {
-        name: skill.slots[name].display(value, language) if name in skill.slots else value
-        for name, value in slots.items()
-    }
-
-
 def _booking(skill: Skill, request: Mapping[str, Any], language: str) -> dict[str, Any]:
     slots = request["slots"]
-    words = _words(skill, slots, language)
+    words = slot_words(skill, slots, language)
     key = f"{request['user_id']}|{slots.get('model')}|{slots.get('day')}|{slots.get('time')}"
     number = f"SM-{zlib.crc32(key.encode()) % 10000:04d}"
     model, day, time = words.get("model", ""), words.get("day", ""), slots.get("time", "")
