@@ -209,6 +209,14 @@ def say(
     return router.route(parse(text, intent, confidence, language), session)
 
 
+def up_to_confirmation(router: Assistant, session: Session, day: str = "saturday") -> None:
+    """Book the van for `day` at ten, up to the question 'Shall I?'."""
+    say(router, session, "book my van in", "garage.book")
+    say(router, session, day)
+    turn = say(router, session, "at ten")
+    assert turn.state["waiting_for"] == "confirm", turn.response.speech
+
+
 def test_required_slots_are_asked_in_order_then_confirmed(
     router: Assistant, garage: Garage
 ) -> None:
@@ -232,13 +240,8 @@ def test_the_service_gets_the_documented_request_with_a_pseudonym(
     router: Assistant, garage: Garage
 ) -> None:
     session = Session(user="alice@example.com", device="tv")
-    for text, intent in [
-        ("book my van in", "garage.book"),
-        ("sunday", ""),
-        ("at ten", ""),
-        ("yes", "yes"),
-    ]:
-        turn = say(router, session, text, intent or "out_of_scope")
+    up_to_confirmation(router, session, "sunday")
+    turn = say(router, session, "yes", "yes")
     [sent] = garage.received
     assert sent["skill_id"] == "garage" and sent["intent"] == "book"
     assert sent["slots"] == {"car": "van", "day": "sunday", "time": "10:00"}
@@ -250,8 +253,7 @@ def test_the_service_gets_the_documented_request_with_a_pseudonym(
 
 def test_no_cancels_and_a_new_value_changes_the_request(router: Assistant, garage: Garage) -> None:
     session = Session()
-    for text in ["book my van in", "saturday", "at ten"]:
-        say(router, session, text, "garage.book" if text.startswith("book") else "out_of_scope")
+    up_to_confirmation(router, session)
     turn = say(router, session, "no, sunday", "no")
     assert turn.response.speech == "Book the van on sunday at 10:00. Shall I?"
     turn = say(router, session, "no", "no")
@@ -361,8 +363,7 @@ def test_a_killed_service_gives_the_fallback_in_time_and_the_talk_goes_on(
 ) -> None:
     router = make_router(catalog_with_garage, assistant, garage.port)
     session = Session()
-    for text, intent in [("book my van in", "garage.book"), ("saturday", ""), ("at ten", "")]:
-        say(router, session, text, intent or "out_of_scope")
+    up_to_confirmation(router, session)
     garage.stop()  # the brand's service dies mid-conversation
     started = time.perf_counter()
     turn = say(router, session, "yes", "yes")
@@ -382,8 +383,7 @@ def test_a_slow_service_times_out_to_the_fallback(
     slow = Garage(delay=2.0).start()
     router = make_router(catalog_with_garage, assistant, slow.port)
     session = Session()
-    for text, intent in [("book my van in", "garage.book"), ("saturday", ""), ("at ten", "")]:
-        say(router, session, text, intent or "out_of_scope")
+    up_to_confirmation(router, session)
     started = time.perf_counter()
     turn = say(router, session, "yes", "yes")
     assert time.perf_counter() - started < 0.5 + 0.2
@@ -403,13 +403,8 @@ def test_a_failing_service_gives_the_fallback_and_the_reason(
     broken = Garage(mode=mode).start()
     router = make_router(catalog_with_garage, assistant, broken.port)
     session = Session()
-    for text, intent in [
-        ("book my van in", "garage.book"),
-        ("saturday", ""),
-        ("at ten", ""),
-        ("yes", "yes"),
-    ]:
-        turn = say(router, session, text, intent or "out_of_scope")
+    up_to_confirmation(router, session)
+    turn = say(router, session, "yes", "yes")
     assert turn.response.speech == "Sorry, the garage can't be reached."
     assert turn.service is not None and turn.service.outcome == mode
     assert router.conversation.services is not None
@@ -425,13 +420,8 @@ def test_a_missing_secret_gives_the_fallback_and_sends_nothing(
     )
     router = Assistant(catalog_with_garage, assistant.nlu, services=caller)
     session = Session()
-    for text, intent in [
-        ("book my van in", "garage.book"),
-        ("saturday", ""),
-        ("at ten", ""),
-        ("yes", "yes"),
-    ]:
-        turn = say(router, session, text, intent or "out_of_scope")
+    up_to_confirmation(router, session)
+    turn = say(router, session, "yes", "yes")
     assert turn.service is not None and turn.service.outcome == "no secret"
     assert turn.response.speech == "Sorry, the garage can't be reached." and garage.received == []
 
