@@ -132,17 +132,9 @@ class _Checker(ShapeChecker):
         return title, text, image
 
     def slots(self, node: Node) -> dict[str, Slot]:
-        if not node.is_mapping:
-            self.report(node, f"slots must be a mapping of slot names, not {type_name(node)}")
-            return {}
         slots: dict[str, Slot] = {}
-        for name, slot_node in node.mapping().items():
-            if not self.key_name(node, name, "slot"):
-                continue
+        for name, slot_node, values in self.parts(node, "slot", SLOT_FIELDS, (), True):
             what = f"slot '{name}'"
-            values = self.fields(slot_node, what, SLOT_FIELDS, ())
-            if values is None:
-                continue
             kind = self.slot_type(values.get("type"), what)
             if kind is None:
                 continue
@@ -212,17 +204,9 @@ class _Checker(ShapeChecker):
         return tuple(result)
 
     def intents(self, node: Node) -> dict[str, Intent]:
-        if not node.is_mapping or not node.mapping():
-            self.report(node, f"intents must be a mapping of intent names, not {type_name(node)}")
-            return {}
         intents: dict[str, Intent] = {}
-        for name, intent_node in node.mapping().items():
-            if not self.key_name(node, name, "intent"):
-                continue
+        for name, intent_node, values in self.parts(node, "intent", INTENT_FIELDS, ("examples",)):
             what = f"intent '{name}'"
-            values = self.fields(intent_node, what, INTENT_FIELDS, ("examples",))
-            if values is None:
-                continue
             self.marks[("intent", name)] = (intent_node.line, intent_node.column)
             examples = self.examples(values["examples"], name) if "examples" in values else {}
             response = (
@@ -269,18 +253,11 @@ class _Checker(ShapeChecker):
         return lists
 
     def services(self, node: Node, intents: dict[str, Intent]) -> dict[str, Service]:
-        if not node.is_mapping or not node.mapping():
-            self.report(node, f"services must be a mapping of service names, not {type_name(node)}")
-            return {}
         services: dict[str, Service] = {}
         callers: dict[str, str] = {}
-        for name, service_node in node.mapping().items():
-            if not self.key_name(node, name, "service"):
-                continue
+        required = ("url", "intents", "fallback")
+        for name, _, values in self.parts(node, "service", SERVICE_FIELDS, required):
             what = f"service '{name}'"
-            values = self.fields(service_node, what, SERVICE_FIELDS, ("url", "intents", "fallback"))
-            if values is None:
-                continue
             url = self.service_url(values["url"], what) if "url" in values else None
             called = self.names(values["intents"], f"{what} intents") if "intents" in values else []
             for item, intent in called:

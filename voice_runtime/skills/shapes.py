@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from ..languages import LANGUAGES
 from .diagnostics import Diagnostic, Severity, did_you_mean
@@ -57,6 +57,26 @@ class ShapeChecker:
             if name not in values and f" (did you mean '{name}'?)" not in misspelt:
                 self.report(node, f"{what} is missing the required field '{name}'")
         return values
+
+    def parts(
+        self,
+        node: Node,
+        kind: str,
+        allowed: tuple[str, ...],
+        required: tuple[str, ...],
+        may_be_empty: bool = False,
+    ) -> Iterator[tuple[str, Node, dict[str, Node]]]:
+        """The named parts of a mapping (slots, intents, services): each name and each
+        part's fields checked; a part whose fields cannot be read is left out."""
+        if not node.is_mapping or not (node.mapping() or may_be_empty):
+            self.report(node, f"{kind}s must be a mapping of {kind} names, not {type_name(node)}")
+            return
+        for name, part in node.mapping().items():
+            if not self.key_name(node, name, kind):
+                continue
+            values = self.fields(part, f"{kind} '{name}'", allowed, required)
+            if values is not None:
+                yield name, part, values
 
     def text(self, node: Node, what: str) -> str | None:
         if not isinstance(node.value, str):
