@@ -26,6 +26,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("measure accuracy on labelled data", "eval"),
     "bench": ("measure latency and start-up time", "bench"),
     "demo-services": ("run the example brands' services on 127.0.0.1:8790", "demo_services"),
+    "serve": ("run the household server for speakers, TVs and phones", "serve"),
+    "devices": ("add, list or revoke the devices allowed to use the server", "devices"),
+    "device": ("the reference smart-speaker client of a server", "device"),
 }
 
 

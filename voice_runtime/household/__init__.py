@@ -1,0 +1,1 @@
+"""The household: people, their devices, and one assistant shared by all of them."""
