@@ -21,3 +21,7 @@ class InputError(VoiceError):
 
 class AudioError(VoiceError):
     """No usable audio device, or synthesis failed."""
+
+
+class AuthError(VoiceError):
+    """A missing, wrong or revoked device token."""

@@ -1,0 +1,1 @@
+"""Where the household's state is kept: sessions, devices, ..."""
