@@ -17,6 +17,7 @@ from __future__ import annotations
 import builtins
 import hashlib
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -84,7 +85,7 @@ class DeviceRecord:
 
 def token_hash(token: str) -> str:
     """What the registry keeps of a token: its SHA-256, in hex."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class DeviceRegistry:
@@ -113,6 +114,8 @@ class DeviceRegistry:
         name = " ".join(name.split())
         if len(name) > MAX_NAME:
             raise InputError(f"device name too long ({len(name)} characters; at most {MAX_NAME})")
+        if any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
+            raise InputError(f"device name may not hold control characters: {name!r}")
         if language is not None and language not in LANGUAGES:
             raise InputError(f"unknown language {language!r}; use one of: {', '.join(LANGUAGES)}")
         for _ in range(_ID_ATTEMPTS):
