@@ -15,16 +15,16 @@ from typing import TextIO
 from .audio.endpoint import EndpointConfig, Endpointer, NoSpeech, UtteranceEnded
 from .audio.microphone import AudioSource, iter_chunks
 from .audio.wav import Audio
-from .dialog.router import Assistant
-from .dialog.session import Session
 from .dialog.turn import Turn
 from .errors import InputError
-from .nlu.numbers import normalize_spoken
+from .household.home import Household
+from .household.people import Device
 from .speech.calibrate import calibrate
 from .speech.convert import RATE
 from .speech.recognizer import Recognizer, Transcript
 from .speech.wake import split_wake
-from .tts.speaker import Speaker, split_sentences
+from .spoken import speech_audio, spoken_turn_sync
+from .tts.speaker import Speaker
 
 Output = Callable[[Audio], None]
 
@@ -49,7 +49,8 @@ class SpeakerLoop:
 
     def __init__(
         self,
-        assistant: Assistant,
+        household: Household,
+        device: Device,
         recognizer: Recognizer,
         speaker: Speaker,
         output: Output,
@@ -57,14 +58,14 @@ class SpeakerLoop:
         wake_phrase: str | None,
         endpoint: EndpointConfig | None = None,
     ) -> None:
-        self.assistant = assistant
+        self.household = household
+        self.device = device
         self.recognizer = recognizer
         self.speaker = speaker
         self.output = output
         self.language = language
         self.wake_phrase = wake_phrase
         self.endpoint = endpoint or EndpointConfig()
-        self.session = Session(language=language)
         calibrate(recognizer, speaker)
 
     def run(self, source: AudioSource) -> Iterator[Heard]:
@@ -102,7 +103,7 @@ class SpeakerLoop:
             self.say(reply)
             return Heard(transcript, woke, None, reply), False
         try:
-            turn = self.assistant.handle(normalize_spoken(text, self.language), self.session)
+            turn = spoken_turn_sync(self.household, self.device, text, self.language)
         except InputError:
             reply = EXTRA_PHRASES[self.language]["not_heard"]
             self.say(reply)
@@ -112,8 +113,8 @@ class SpeakerLoop:
 
     def say(self, text: str) -> None:
         """Speak sentence by sentence: the first plays before the rest is synthesized."""
-        for sentence in split_sentences(text):
-            self.output(self.speaker.synthesize(sentence, self.language))
+        for audio in speech_audio(self.speaker, text, self.language):
+            self.output(audio)
 
     def _next_transcript(self, chunks: Iterator[bytes]) -> Transcript | None:
         """Decode while listening, so the text is ready as soon as the utterance ends.

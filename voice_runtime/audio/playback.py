@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..errors import AudioError
 from .wav import Audio
-
-if TYPE_CHECKING:
-    from ..tts.speaker import Speaker
 
 # sounddevice dtype for each sample width in bytes (8-bit WAV samples are unsigned).
 _DTYPES = {1: "uint8", 2: "int16", 3: "int24", 4: "int32"}
@@ -73,13 +68,3 @@ class Player:
                 stream.write(audio.samples)
         except sounddevice.PortAudioError as exc:
             raise AudioError(f"audio playback failed: {exc}") from exc
-
-
-def speak(speaker: Speaker, player: Player, text: str, language: str) -> None:
-    """Say ``text`` sentence by sentence, playing each one as soon as it is synthesized."""
-    # Imported here: tts imports audio.wav, so a module-level import would be circular.
-    from ..tts.speaker import split_sentences
-
-    player.require()
-    for sentence in split_sentences(text):
-        player.play(speaker.synthesize(sentence, language))

@@ -10,12 +10,11 @@ import argparse
 import json
 from pathlib import Path
 
-from ..audio.wav import write_wav
-from ..dialog.session import Session
-from ..nlu.numbers import normalize_spoken
+from ..audio.wav import Audio, write_wav
 from ..speech.convert import load_audio
+from ..spoken import speech_audio, spoken_turn_sync
 from ..tts.speaker import Speaker
-from .common import build_assistant, err
+from .common import build_household, err, local_device
 from .transcribe import describe, recognizer
 
 
@@ -35,11 +34,13 @@ def run(args: argparse.Namespace) -> int:
     if transcript.empty:
         err(f"no command heard in {args.file}: only silence or noise was recognised")
         return 1
-    spoken = normalize_spoken(transcript.text, language)  # "ten thirty" -> "10:30"
-    turn = build_assistant(args).handle(spoken, Session(language=language))
+    household = build_household(args)
+    turn = spoken_turn_sync(household, local_device(language=language), transcript.text, language)
     if args.out is not None:
-        reply = Speaker().synthesize(turn.response.speech, language)
-        write_wav(args.out, reply)
+        sentences = list(speech_audio(Speaker(), turn.response.speech, language))
+        first = sentences[0]
+        samples = b"".join(a.samples for a in sentences)
+        write_wav(args.out, Audio(samples, first.rate, first.width, first.channels))
     if args.json:
         result = {
             "transcript": transcript.to_dict(),

@@ -17,7 +17,7 @@ from ..dialog.dialogtest import dialog_files, load_dialogs
 from ..dialog.session import Session
 from ..errors import VoiceError
 from .bench_speech import bench_speech, percentile
-from .common import build_assistant, project_of
+from .common import build_assistant, nlu_engine, project_of
 
 # A sentence of the training data (answered by exact match while the model
 # loads) and one that is not (it waits for the Rasa model).
@@ -62,8 +62,8 @@ def bench_nlu(args: argparse.Namespace) -> int:
         raise VoiceError(f"no {args.lang} dialog test sentences to measure with")
     args.demo_services = True  # the few turns that call a brand service reach one
     assistant = build_assistant(args)
-    model = assistant.nlu.model(args.lang)
-    assistant.nlu.exact = False  # compare the model path; exact matches are timed below
+    model = nlu_engine(assistant).model(args.lang)
+    nlu_engine(assistant).exact = False  # compare the model path; exact matches are timed below
     raw_loop = asyncio.new_event_loop()
     raw: list[float] = []
     routed: list[float] = []
@@ -74,7 +74,7 @@ def bench_nlu(args: argparse.Namespace) -> int:
             raw_loop.run_until_complete(model.agent.parse_message(text))
             raw.append(time.perf_counter() - start)
             start = time.perf_counter()
-            assistant.handle(text, session)
+            assistant.handle_sync(text, session)
             routed.append(time.perf_counter() - start)
     raw_loop.close()
     print(
@@ -88,13 +88,13 @@ def bench_nlu(args: argparse.Namespace) -> int:
     ratio50 = statistics.median(routed) / statistics.median(raw)
     ratio99 = percentile(routed, 0.99) / percentile(raw, 0.99)
     print(f"{'router / rasa':28} {ratio50:8.3f} {ratio99:8.3f}   (target: <= 1.10)")
-    assistant.nlu.exact = True
+    nlu_engine(assistant).exact = True
     exact: list[float] = []
     for _ in range(args.rounds):
         session = Session(language=args.lang)
         for text in sentences:
             start = time.perf_counter()
-            turn = assistant.handle(text, session)
+            turn = assistant.handle_sync(text, session)
             if turn.nlu is not None and turn.nlu.source == "exact":
                 exact.append(time.perf_counter() - start)
     if exact:
@@ -118,7 +118,7 @@ def bench_service(args: argparse.Namespace) -> int:
         if d.language in (None, args.lang)
     ]
     assistant = build_assistant(args)
-    assistant.nlu.model(args.lang)  # loaded before timing
+    nlu_engine(assistant).model(args.lang)  # loaded before timing
     timings: dict[bool, list[float]] = {True: [], False: []}
     calls: list[float] = []
     for round_number in range(args.rounds + 1):  # round 0 warms up
@@ -126,7 +126,7 @@ def bench_service(args: argparse.Namespace) -> int:
             session = Session(language=args.lang)
             for expected in dialog.turns:
                 start = time.perf_counter()
-                turn = assistant.handle(expected.user, session)
+                turn = assistant.handle_sync(expected.user, session)
                 elapsed = time.perf_counter() - start
                 if round_number:
                     timings[turn.service is not None].append(elapsed)
@@ -150,7 +150,7 @@ def bench_service(args: argparse.Namespace) -> int:
 def bench_startup(args: argparse.Namespace) -> int:
     """Process start to first answer: `voice shell` vs `rasa shell --model`, same model."""
     project = project_of(args)
-    build_assistant(args).nlu.model(args.lang)  # make sure the model exists and is current
+    nlu_engine(build_assistant(args)).model(args.lang)  # make sure the model exists and is current
     model = project.nlu_model_dir(args.lang) / "model.tar.gz"
     known, unseen = STARTUP_SENTENCES[args.lang]
     bindir = Path(sys.executable).parent

@@ -19,16 +19,16 @@ import numpy as np
 
 from ..audio.endpoint import EndpointConfig
 from ..audio.wav import Audio, read_wav
-from ..dialog.router import Assistant
-from ..dialog.session import Session
 from ..errors import VoiceError
+from ..household.home import Household
 from ..speech.backends import available_backends, recognizer_for
 from ..speech.calibrate import calibrate
 from ..speech.convert import to_recognizer_format
 from ..speech.recognizer import Recognizer, Transcript
 from ..speech.wake import WAKE_PHRASES, split_wake
-from ..tts.speaker import Speaker, split_sentences
-from .common import build_assistant
+from ..spoken import speech_audio, spoken_turn_sync
+from ..tts.speaker import Speaker
+from .common import build_household, local_device, project_of
 
 COMMANDS = [
     "open baking class",
@@ -80,9 +80,9 @@ def bench_speech(args: argparse.Namespace) -> int:
     language = args.lang
     if language != "en":
         raise VoiceError("the speech bench synthesizes English test speech; use --lang en")
-    assistant = build_assistant(args)
-    assistant.nlu.model(language)
-    project, skills = assistant.nlu.project, assistant.catalog.skills
+    household = build_household(args)
+    household.run(household.assistant.nlu.understand("warm up the model", language))
+    project, skills = project_of(args), household.assistant.catalog.skills
     wake = WAKE_PHRASES[language]
     speaker = Speaker()
     with tempfile.TemporaryDirectory(prefix="voice-bench-") as tmp:
@@ -111,7 +111,7 @@ def bench_speech(args: argparse.Namespace) -> int:
         )
         calibrate(recognizer, speaker)
         print(f"\n[{info.describe()}]")
-        _latencies(recognizer, clips, assistant, speaker, language)
+        _latencies(recognizer, clips, household, speaker, language)
         _wake_accuracy(recognizer, wakes, others, wake, args.rounds)
     silence = EndpointConfig().trailing_silence
     print(f"\n(the endpointer waits {silence:.1f} s of silence before these clocks start)")
@@ -121,24 +121,25 @@ def bench_speech(args: argparse.Namespace) -> int:
 def _latencies(
     recognizer: Recognizer,
     clips: list[tuple[str, Audio]],
-    assistant: Assistant,
+    household: Household,
     speaker: Speaker,
     language: str,
 ) -> None:
+    device = local_device(language=language)
     rtf: list[float] = []
     to_text: list[float] = []
     to_audio: list[float] = []
     exact = 0
     for text, clip in clips:
         transcript, start = stream(recognizer, clip)
+        household.run(household.reset(device))  # each clip starts a new conversation
         turn = (
-            assistant.handle(transcript.text, Session(language=language))
+            spoken_turn_sync(household, device, transcript.text, language)
             if transcript.text
             else None
         )
         answered = time.perf_counter()
-        first = split_sentences(turn.response.speech)[0] if turn else "Sorry."
-        speaker.synthesize(first, language)
+        next(speech_audio(speaker, turn.response.speech if turn else "Sorry.", language))
         spoken = time.perf_counter()
         rtf.append(transcript.real_time_factor)
         to_text.append(answered - start)

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from ..dialog.router import Assistant, RouterSettings
+from ..household.home import Household
+from ..household.people import Device
 from ..nlu.builtin import builtin_sentences
 from ..nlu.engine import NluEngine
 from ..project import Project
@@ -59,6 +61,12 @@ def build_assistant(
     return Assistant(catalog, engine, settings, services)
 
 
+def nlu_engine(assistant: Assistant) -> NluEngine:
+    """The NLU engine behind an assistant that `build_assistant` made."""
+    assert isinstance(assistant.nlu, NluEngine)
+    return assistant.nlu
+
+
 def add_demo_services(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--demo-services",
@@ -77,3 +85,22 @@ def add_language(parser: argparse.ArgumentParser, required: bool = False) -> Non
         help="language (default: detected from the text: Chinese characters "
         "mean zh, anything else en)",
     )
+
+
+def build_household(
+    args: argparse.Namespace,
+    threshold: float | None = None,
+    auto_train: bool = True,
+    idle_timeout: float = 300.0,
+) -> Household:
+    """The assistant of `build_assistant` behind a household with sessions in this process."""
+    from ..store.sessions import MemorySessionStore
+
+    return Household(build_assistant(args, threshold, auto_train), MemorySessionStore(idle_timeout))
+
+
+def local_device(
+    user: str = "local-user", device_type: str = "speaker", language: str | None = None
+) -> Device:
+    """The one device of a command that runs on this machine (shell, listen, ask)."""
+    return Device.of_type(f"{user}-{device_type}", user, device_type, language=language)

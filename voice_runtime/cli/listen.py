@@ -14,7 +14,7 @@ from ..listen import SpeakerLoop, describe
 from ..speech.backends import recognizer_for
 from ..speech.wake import WAKE_PHRASES
 from ..tts.speaker import Speaker
-from .common import build_assistant, err
+from .common import build_household, err, local_device, project_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,17 +34,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    assistant = build_assistant(args)
+    household = build_household(args)
+    assistant = household.assistant
     wake = None if args.push_to_talk else (args.wake or WAKE_PHRASES[args.lang])
     recognizer = recognizer_for(
-        assistant.nlu.project, args.lang, assistant.catalog.skills, wake_phrase=wake
+        project_of(args), args.lang, assistant.catalog.skills, wake_phrase=wake
     )
     source: AudioSource = WavSource(*args.from_wav) if args.from_wav else Microphone(args.device)
     player = Player()
     output = player.play if player.available else _silent
     if not player.available:
         err("! no audio output device: answers are printed, not spoken")
-    loop = SpeakerLoop(assistant, recognizer, Speaker(), output, args.lang, wake)
+    device = local_device(language=args.lang)
+    loop = SpeakerLoop(household, device, recognizer, Speaker(), output, args.lang, wake)
     try:
         if args.push_to_talk:
             _push_to_talk(loop, source)

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     assistant = build_assistant(args)
-    turn = assistant.handle(args.text, Session(language=args.lang))
+    turn = assistant.handle_sync(args.text, Session(language=args.lang))
     assert turn.nlu is not None
     output = {
         "text": turn.text,

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TextIO
 
 from ..dialog.dialogtest import recorded_dialog
-from ..dialog.router import Assistant
-from ..dialog.session import Session, SessionStore
 from ..dialog.turn import Turn
 from ..errors import AudioError, InputError, VoiceError
-from .common import add_demo_services, add_language, build_assistant, err
+from ..household.home import Household
+from ..household.people import DEVICE_TYPES, Device
+from .common import add_demo_services, add_language, build_household, err, local_device
 
 COMMANDS_HELP = (
     "/state shows the session, /reset clears it, /save FILE.yaml records a dialog test, "
@@ -48,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--device",
         default="speaker",
-        help="device type sent to brand services: speaker, tv, phone, car (default speaker)",
+        choices=DEVICE_TYPES,
+        help="the type of device the shell acts as (default speaker)",
     )
     parser.add_argument(
         "--idle-timeout",
@@ -71,21 +72,27 @@ def confidence(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    assistant = build_assistant(args, args.threshold, auto_train=not args.no_train)
-    assistant.nlu.preload([args.lang] if args.lang else assistant.languages)
+    household = build_household(
+        args, args.threshold, auto_train=not args.no_train, idle_timeout=args.idle_timeout
+    )
+    engine = household.assistant.nlu
+    preload = getattr(engine, "preload", None)
+    if preload is not None:
+        preload([args.lang] if args.lang else household.assistant.languages)
     interactive = sys.stdin.isatty()
     if interactive:
         print(f"voice shell: type a request; {COMMANDS_HELP}")
     voice = Voice() if args.speak else None
     converse(
-        assistant,
-        Sessions(SessionStore(args.idle_timeout, args.lang), args.user, args.device),
+        household,
+        local_device(args.user, args.device, args.lang),
         _lines(interactive),
         sys.stdout,
         as_json=args.json,
         voice=voice,
     )
-    if assistant.nlu.loading:
+    household.close()
+    if getattr(engine, "loading", False):
         # A model still loading in the background: leave now. Waiting would make a
         # short session slow, and tearing TensorFlow down mid-load aborts the process.
         sys.stdout.flush()
@@ -94,24 +101,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-class Sessions:
-    """The shell's one user on one device, through a store that renews idle sessions."""
-
-    def __init__(self, store: SessionStore, user: str, device: str) -> None:
-        self.store, self.user, self.device = store, user, device
-        self.current = store.get(user, device)
-
-    def get(self) -> Session:
-        session = self.store.get(self.user, self.device)
-        if session is not self.current:
-            err("! the session was idle too long; starting a new conversation")
-            self.current = session
-        return session
-
-
 def converse(
-    assistant: Assistant,
-    session: Session | Sessions,
+    household: Household,
+    device: Device,
     lines: Iterable[str | None],
     out: TextIO,
     as_json: bool = False,
@@ -119,23 +111,25 @@ def converse(
 ) -> None:
     """Answer each line (None: a line that was not UTF-8) until the input or /quit ends."""
     turns: list[Turn] = []  # since the last /reset, for /save
-    sessions = session if isinstance(session, Sessions) else None
+    talking = False  # a conversation is kept in the store
     for line in lines:
         if line is None:
             err("! input is not valid UTF-8 text; skipped this line")
             continue
-        if sessions is not None:
-            session = sessions.get()
-        assert isinstance(session, Session)
+        stored = household.run(household.sessions.load(device.id)) is not None
+        if talking and not stored:
+            err("! the session was idle too long; starting a new conversation")
         if line.strip().startswith("/"):
-            if _command(line.strip(), session, turns, out):
+            if _command(line.strip(), household, device, turns, out):
                 return
+            talking = household.run(household.sessions.load(device.id)) is not None
             continue
         try:
-            turn = assistant.handle(line, session)
+            turn = household.turn_sync(device, line, device.language)
         except InputError as exc:
             err(f"! {exc}")
             continue
+        talking = True
         turns.append(turn)
         if as_json:
             out.write(json.dumps(_turn_json(turn), ensure_ascii=False) + "\n")
@@ -196,26 +190,30 @@ def _lines(interactive: bool) -> Iterator[str | None]:
             yield None
 
 
-def _command(command: str, session: Session, turns: list[Turn], out: TextIO) -> bool:
+def _command(
+    command: str, household: Household, device: Device, turns: list[Turn], out: TextIO
+) -> bool:
     """Run a /command; True means leave the shell."""
     name, _, argument = command.partition(" ")
     if name in ("/quit", "/exit"):
         return True
     if name == "/state":
+        session = household.run(household.session_of(device))
         state = session.to_dict() | {"turns": len(turns)}
         out.write(json.dumps(state, ensure_ascii=False) + "\n")
     elif name == "/reset":
-        session.reset()
+        household.run(household.reset(device))
         turns.clear()
         out.write("session reset\n")
     elif name == "/save":
-        _save(Path(argument.strip()) if argument.strip() else None, session, turns, out)
+        path = Path(argument.strip()) if argument.strip() else None
+        _save(path, device.language, turns, out)
     else:
         err(f"! unknown command {name}; {COMMANDS_HELP}")
     return False
 
 
-def _save(path: Path | None, session: Session, turns: list[Turn], out: TextIO) -> None:
+def _save(path: Path | None, language: str | None, turns: list[Turn], out: TextIO) -> None:
     """Write the turns since the last /reset as a dialog test `voice test` replays."""
     if path is None or path.suffix not in (".yaml", ".yml"):
         err("! usage: /save FILE.yaml")
@@ -224,7 +222,7 @@ def _save(path: Path | None, session: Session, turns: list[Turn], out: TextIO) -
     elif path.exists():
         err(f"! {path} exists; choose another name")
     else:
-        text = recorded_dialog(turns, session.language, f"recorded in voice shell ({path.stem})")
+        text = recorded_dialog(turns, language, f"recorded in voice shell ({path.stem})")
         try:
             path.write_text(text, "utf-8")
         except OSError as exc:
@@ -243,10 +241,14 @@ class Voice:
         if not self.enabled:
             return
         try:
-            from ..audio.playback import Player, speak
+            from ..audio.playback import Player
+            from ..spoken import speech_audio
             from ..tts.speaker import default_speaker
 
-            speak(default_speaker(), Player(), text, language)
+            player = Player()
+            player.require()
+            for audio in speech_audio(default_speaker(), text, language):
+                player.play(audio)
         except (AudioError, VoiceError) as exc:
             err(f"! not speaking: {exc}")
             self.enabled = False

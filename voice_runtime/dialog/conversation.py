@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ..nlu.result import NluResult
 from ..skills.model import Card, Intent, Response, Skill
 from .phrases import phrase, says_no, says_yes
+from .ports import ServiceGateway
 from .session import Session
 from .slots import extract_slots, value_in_text
 from .turn import ServiceCall, SkillResponse
-
-if TYPE_CHECKING:
-    from ..services.caller import ServiceCaller
 
 
 @dataclass(frozen=True)
@@ -40,10 +37,10 @@ class Outcome:
 class Conversation:
     """Runs intents of a skill against the session's `SkillState`."""
 
-    def __init__(self, services: ServiceCaller | None = None) -> None:
+    def __init__(self, services: ServiceGateway | None = None) -> None:
         self.services = services
 
-    def start(
+    async def start(
         self, skill: Skill, intent: str, slots: dict[str, str], session: Session, language: str
     ) -> Outcome:
         """Begin (or re-run with new slot values) an intent of the open skill."""
@@ -54,9 +51,9 @@ class Conversation:
         state.slots.update(slots)
         state.clear_waiting()
         state.done = False
-        return self.progress(skill, session, language)
+        return await self.progress(skill, session, language)
 
-    def progress(self, skill: Skill, session: Session, language: str) -> Outcome:
+    async def progress(self, skill: Skill, session: Session, language: str) -> Outcome:
         """Ask for the next missing slot, or for confirmation, or act."""
         state = session.state
         assert state.intent is not None
@@ -71,9 +68,9 @@ class Conversation:
             state.clear_waiting()
             state.waiting = "confirm"
             return self._say(session, name, self.confirm_prompt(skill, session, language))
-        return self.act(skill, session, language)
+        return await self.act(skill, session, language)
 
-    def act(self, skill: Skill, session: Session, language: str) -> Outcome:
+    async def act(self, skill: Skill, session: Session, language: str) -> Outcome:
         """Carry the intent out: its service, else its response."""
         state = session.state
         assert state.intent is not None
@@ -84,21 +81,22 @@ class Conversation:
         response = render(intent.response, language, words) if intent.response else None
         if intent.service is not None:
             service = skill.services[intent.service]
-            reply = None
+            result = None
             if self.services is not None:
-                call, reply = self.services.call(
+                result = await self.services.call(
                     skill, service, intent.name, state.slots, session, language
                 )
-            if reply is not None:
-                state.slots.update({k: v for k, v in reply.slots.items() if k in skill.slots})
-                response = reply.to_response()
+                call = result.call
+            if result is not None and result.response is not None:
+                state.slots.update({k: v for k, v in result.slots.items() if k in skill.slots})
+                response = result.response
             else:
                 response = render(Response(service.fallback), language, words)
         assert response is not None
         state.done, state.said = True, response
         return Outcome(skill.qualified(intent.name), response, call)
 
-    def answer(
+    async def answer(
         self, skill: Skill, session: Session, nlu: NluResult, threshold: float
     ) -> Outcome | None:
         """The answer to what the assistant is waiting for; None if it is no answer.
@@ -118,17 +116,17 @@ class Conversation:
         changed = {k: v for k, v in given.items() if state.slots.get(k) != v}
         if state.waiting == "slot" and (state.slot in given or changed):
             state.slots.update(given)  # also a value for a later question, kept for it
-            return self.progress(skill, session, language)
+            return await self.progress(skill, session, language)
         if state.waiting == "confirm":
             if changed:  # a change of mind: "no, Sunday"
                 state.slots.update(changed)
-                return self.progress(skill, session, language)
+                return await self.progress(skill, session, language)
             sure = nlu.intent.confidence >= threshold
             if says_no(nlu.text, language) or (nlu.intent.name == "no" and sure):
                 state.clear_waiting()
                 return self._say(session, "no", SkillResponse(phrase(language, "cancelled")))
             if says_yes(nlu.text, language) or (nlu.intent.name == "yes" and sure):
-                return self.act(skill, session, language)
+                return await self.act(skill, session, language)
         return None
 
     def reprompt(self, skill: Skill, session: Session, language: str) -> Outcome:

@@ -187,7 +187,7 @@ def run_dialog(assistant: Assistant, dialog: Dialog) -> DialogResult:
     results: list[TurnResult] = []
     for expected in dialog.turns:
         try:
-            turn = assistant.handle(expected.user, session)
+            turn = assistant.handle_sync(expected.user, session)
         except InputError as exc:
             results.append(TurnResult(expected, None, (f"input refused: {exc}",)))
             continue

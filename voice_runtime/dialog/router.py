@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import unicodedata
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import Any, TypeVar
 
 from ..errors import InputError
 from ..languages import detect_language
 from ..nlu.compile import OPEN_SKILL, SKILL_ENTITY
-from ..nlu.engine import NluEngine
 from ..nlu.result import IntentScore, NluResult
 from ..skills.catalog import Catalog
 from ..skills.model import Skill
 from ..skills.normalize import normalize
 from .conversation import Conversation, Outcome, needed_slots, render
 from .phrases import join_choices, phrase
+from .ports import ServiceGateway, Understander
 from .session import Session
 from .slots import extract_slots
 from .turn import SkillResponse, Turn
 
-if TYPE_CHECKING:
-    from ..services.caller import ServiceCaller
-
+T = TypeVar("T")
 MAX_UTTERANCE = 500
 CONTROLS = ("stop", "help", "repeat", "go_back", "start_over", "next")
 UNDOABLE = ("repeat", "go_back", "help", "rephrase", "fallback", "reprompt")
@@ -67,15 +67,16 @@ class Assistant:
     def __init__(
         self,
         catalog: Catalog,
-        nlu: NluEngine,
+        nlu: Understander,
         settings: RouterSettings | None = None,
-        services: ServiceCaller | None = None,
+        services: ServiceGateway | None = None,
     ) -> None:
         self.catalog = catalog
         self.nlu = nlu
         self.settings = settings or RouterSettings()
         self.conversation = Conversation(services)
         self._invocations: dict[str, dict[str, Skill]] = {}
+        self._runner: asyncio.Runner | None = None
 
     @property
     def languages(self) -> list[str]:
@@ -83,14 +84,31 @@ class Assistant:
         found = {language for skill in self.catalog.skills for language in skill.invocations}
         return sorted(found, key=lambda language: (language != "en", language))
 
-    def handle(self, text: str, session: Session) -> Turn:
+    async def handle(self, text: str, session: Session) -> Turn:
+        """Understand `text` and answer it, updating `session`; InputError for unusable text."""
         text = check_utterance(text)
         language = session.language or detect_language(text)
-        return self.route(self.nlu.parse(text, language), session)
+        return await self.route(await self.nlu.understand(text, language), session)
 
-    def route(self, result: NluResult, session: Session) -> Turn:
+    def handle_sync(self, text: str, session: Session) -> Turn:
+        """`handle` for code without an event loop (one loop per assistant, reused)."""
+        return self.run(self.handle(text, session))
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine of this assistant from synchronous code, on its own loop."""
+        if self._runner is None:
+            self._runner = asyncio.Runner()
+        return self._runner.run(coroutine)
+
+    def close(self) -> None:
+        """Close the loop `run` uses (the next `run` opens a new one)."""
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+
+    async def route(self, result: NluResult, session: Session) -> Turn:
         """Act on an understood utterance: answer it and update the session."""
-        outcome = self.decide(result, session)
+        outcome = await self.decide(result, session)
         if outcome.intent not in UNDOABLE:
             session.checkpoint(outcome.response)
         if outcome.intent != "repeat":
@@ -110,7 +128,7 @@ class Assistant:
 
     # -- routing ---------------------------------------------------------------------
 
-    def decide(self, nlu: NluResult, session: Session) -> Outcome:
+    async def decide(self, nlu: NluResult, session: Session) -> Outcome:
         language = nlu.language
         current = self.catalog.get(session.skill) if session.skill else None
         if current is None:
@@ -119,12 +137,12 @@ class Assistant:
         name = nlu.intent.name if confident else None
         named = self.named_skill(nlu)
         if name == "next" and not self.conversation.has_steps(current, session, language):
-            return self.decide(without_top(nlu), session)  # "which class is next"
+            return await self.decide(without_top(nlu), session)  # "which class is next"
         sure_control = name in CONTROLS and nlu.intent.confidence >= CONTROL_OVER_ANSWER
         switching = name == OPEN_SKILL and named is not None
         if current is not None and session.state.waiting and not (sure_control or switching):
             threshold = self.settings.threshold
-            answer = self.conversation.answer(current, session, nlu, threshold)
+            answer = await self.conversation.answer(current, session, nlu, threshold)
             if answer is not None:  # "Nova" answers the question even if it sounds like stop
                 return answer
             if name not in CONTROLS and not self.is_new_request(nlu, current, session, named):
@@ -133,7 +151,7 @@ class Assistant:
             return self.control(name, nlu, session, current)
         may_follow_up = name is None or "." in name or name == "out_of_scope"
         if current is not None and session.state.intent and not session.state.waiting:
-            follow_up = self.follow_up(nlu, current, session) if may_follow_up else None
+            follow_up = await self.follow_up(nlu, current, session) if may_follow_up else None
             if follow_up is not None:
                 return follow_up
         if name is None:
@@ -145,7 +163,7 @@ class Assistant:
                 return Outcome("fallback", SkillResponse(speech))
             return self.open_skill(named, session, language)
         if "." in name:
-            return self.skill_intent(nlu, session, current, named)
+            return await self.skill_intent(nlu, session, current, named)
         if name in ("yes", "no"):
             return Outcome(name, SkillResponse(phrase(language, "nothing_to_confirm")))
         return self.fallback(nlu, current)
@@ -190,6 +208,15 @@ class Assistant:
             return Outcome("start_over", SkillResponse(speech, launch.card))
         return self.conversation.next_step(current, session, language)
 
+    def current_prompt(self, session: Session, language: str) -> SkillResponse | None:
+        """What the open skill is waiting for, else what it said last (None: no skill)."""
+        skill = self.catalog.get(session.skill) if session.skill else None
+        if skill is None:
+            return None
+        if session.state.waiting:
+            return self.conversation.waiting_prompt(skill, session, language)
+        return session.state.said or render(skill.launch, language, {})
+
     def open_skill(self, skill: Skill, session: Session, language: str) -> Outcome:
         """Open `skill`: resume it if it was interrupted and may be, else launch it."""
         if skill.id == session.skill and not session.state.waiting:
@@ -229,7 +256,7 @@ class Assistant:
             return top.name != current.qualified(session.state.intent or "")
         return named is not None and named.id != current.id
 
-    def follow_up(self, nlu: NluResult, current: Skill, session: Session) -> Outcome | None:
+    async def follow_up(self, nlu: NluResult, current: Skill, session: Session) -> Outcome | None:
         """ "How about cookies?": the intent in progress again, with a new slot value."""
         state = session.state
         assert state.intent is not None
@@ -242,9 +269,9 @@ class Assistant:
         other = top.startswith(f"{current.id}.") and top != current.qualified(intent.name)
         if not changed or (other and nlu.intent.confidence >= FOLLOW_UP_OVERRIDE):
             return None
-        return self.conversation.start(current, intent.name, changed, session, nlu.language)
+        return await self.conversation.start(current, intent.name, changed, session, nlu.language)
 
-    def skill_intent(
+    async def skill_intent(
         self, nlu: NluResult, session: Session, current: Skill | None, named: Skill | None
     ) -> Outcome:
         skill_id, _, intent_name = nlu.intent.name.partition(".")
@@ -266,7 +293,7 @@ class Assistant:
         names = needed_slots(intent, nlu.language)
         names += tuple(n for n, s in skill.slots.items() if s.type == "list" and n not in names)
         slots = extract_slots(skill, nlu, names)
-        return self.conversation.start(skill, intent_name, slots, session, nlu.language)
+        return await self.conversation.start(skill, intent_name, slots, session, nlu.language)
 
     def fallback(self, nlu: NluResult, current: Skill | None) -> Outcome:
         """Inside a skill: what it can do. Outside: the skills whose names are closest."""

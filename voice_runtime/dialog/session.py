@@ -1,23 +1,45 @@
-"""Conversation state: one `Session` per user and device, kept by a `SessionStore`.
+"""Conversation state: one `Session` per device, kept between turns by a store (`store/`).
 
 A session holds the open skill and its `SkillState` (the intent in progress, its
 filled slots, what the assistant is waiting for, the current step), the states
 of skills that were interrupted and may be resumed, and checkpoints for
-"go back". A session left idle longer than the store's timeout starts afresh.
+"go back". `to_json` and `from_json` convert it losslessly, for the stores.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from ..skills.model import Card
 from .turn import SkillResponse
 
 Waiting = Literal["slot", "confirm"]
 MAX_CHECKPOINTS = 20
+SESSION_FORMAT = 1
+
+
+def response_to_json(response: SkillResponse | None) -> dict[str, Any] | None:
+    if response is None:
+        return None
+    card = response.card
+    return {
+        "speech": response.speech,
+        "card": None
+        if card is None
+        else {"title": card.title, "text": card.text, "image": card.image},
+    }
+
+
+def response_from_json(data: dict[str, Any] | None) -> SkillResponse | None:
+    if data is None:
+        return None
+    card = data["card"]
+    return SkillResponse(
+        str(data["speech"]),
+        None if card is None else Card(card["title"], card["text"], card["image"]),
+    )
 
 
 @dataclass
@@ -45,6 +67,32 @@ class SkillState:
 
     def clear_waiting(self) -> None:
         self.waiting, self.slot, self.attempts = None, None, 0
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything, losslessly (`from_json` gives it back)."""
+        return {
+            "intent": self.intent,
+            "slots": dict(self.slots),
+            "waiting": self.waiting,
+            "slot": self.slot,
+            "attempts": self.attempts,
+            "step": self.step,
+            "done": self.done,
+            "said": response_to_json(self.said),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SkillState:
+        return cls(
+            intent=data["intent"],
+            slots={str(k): str(v) for k, v in data["slots"].items()},
+            waiting=data["waiting"],
+            slot=data["slot"],
+            attempts=int(data["attempts"]),
+            step=data["step"],
+            done=bool(data["done"]),
+            said=response_from_json(data["said"]),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +125,7 @@ class Session:
     checkpoints: list[Checkpoint] = field(default_factory=list)
     user: str = "local-user"
     device: str = "speaker"
+    device_type: str = "speaker"
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def reset(self) -> None:
@@ -106,6 +155,57 @@ class Session:
         self.open(previous.skill, previous.state.copy())
         return previous.response
 
+    def to_json(self) -> dict[str, Any]:
+        """The whole session as JSON-ready data, losslessly (see `from_json`)."""
+        return {
+            "version": SESSION_FORMAT,
+            "id": self.id,
+            "user": self.user,
+            "device": self.device,
+            "device_type": self.device_type,
+            "language": self.language,
+            "skill": self.skill,
+            "last": response_to_json(self.last),
+            "state": self.state.to_json(),
+            "suspended": {k: v.to_json() for k, v in self.suspended.items()},
+            "checkpoints": [
+                {
+                    "skill": c.skill,
+                    "state": c.state.to_json(),
+                    "response": response_to_json(c.response),
+                }
+                for c in self.checkpoints
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Session:
+        """A session saved by `to_json`; ValueError if the data is not one."""
+        if not isinstance(data, dict) or data.get("version") != SESSION_FORMAT:
+            raise ValueError("not a saved session of this format")
+        try:
+            return cls(
+                language=data["language"],
+                skill=data["skill"],
+                last=response_from_json(data["last"]),
+                state=SkillState.from_json(data["state"]),
+                suspended={k: SkillState.from_json(v) for k, v in data["suspended"].items()},
+                checkpoints=[
+                    Checkpoint(
+                        c["skill"],
+                        SkillState.from_json(c["state"]),
+                        response_from_json(c["response"]) or SkillResponse(""),
+                    )
+                    for c in data["checkpoints"]
+                ],
+                user=data["user"],
+                device=data["device"],
+                device_type=data["device_type"],
+                id=data["id"],
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"malformed saved session: {exc!r}") from exc
+
     def to_dict(self) -> dict[str, Any]:
         """What `/state` shows."""
         return {
@@ -118,38 +218,3 @@ class Session:
             "suspended": sorted(self.suspended),
             "last_response": self.last.speech if self.last else None,
         }
-
-
-class SessionStore:
-    """Sessions by (user, device); one idle longer than `idle_timeout` seconds is renewed."""
-
-    def __init__(
-        self,
-        idle_timeout: float = 300.0,
-        language: str | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.idle_timeout = idle_timeout
-        self.language = language
-        self._clock = clock
-        self._sessions: dict[tuple[str, str], tuple[Session, float]] = {}
-
-    def get(self, user: str, device: str) -> Session:
-        """The session of `user` on `device`, new if there was none or it went idle."""
-        now = self._clock()
-        found = self._sessions.get((user, device))
-        if found is None or now - found[1] > self.idle_timeout:
-            session = Session(language=self.language, user=user, device=device)
-        else:
-            session = found[0]
-        self._sessions[(user, device)] = (session, now)
-        self._expire(now)
-        return session
-
-    def _expire(self, now: float) -> None:
-        for key, (_, seen) in list(self._sessions.items()):
-            if now - seen > self.idle_timeout:
-                del self._sessions[key]
-
-    def __len__(self) -> int:
-        return len(self._sessions)

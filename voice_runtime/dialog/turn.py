@@ -37,8 +37,9 @@ class Turn:
     `intent` is what the router acted on: `open_skill`, `<skill>.<intent>`,
     `help`, `stop`, `repeat`, `yes`, `no`, `next`, `go_back`, `start_over`,
     `resume`, `reprompt` (an answer that did not fit the question), `fallback`
-    (nothing matched) or `rephrase` (understood too poorly to act on). `slots`
-    are the slots of the skill after the turn; `state` the session after it.
+    (nothing matched) or `rephrase` (understood too poorly to act on); the
+    household adds `handoff` (the conversation moved to the device `handoff`).
+    `slots` are the slots of the skill after the turn; `state` the session after it.
     """
 
     text: str
@@ -51,6 +52,7 @@ class Turn:
     confidence: float = 0.0
     service: ServiceCall | None = None
     state: dict[str, Any] = field(default_factory=dict)
+    handoff: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

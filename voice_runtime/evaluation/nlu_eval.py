@@ -361,7 +361,7 @@ def evaluate(
 def outcome_of(assistant: Assistant, example: Example, language: str | None) -> Outcome:
     """How the assistant routes one example, starting from a fresh session."""
     try:
-        turn = assistant.handle(example.text, Session(language=language))
+        turn = assistant.handle_sync(example.text, Session(language=language))
     except InputError as exc:
         raise InputError(f"{example.where}: {exc}") from exc
     return Outcome(

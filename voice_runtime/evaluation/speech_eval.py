@@ -54,11 +54,13 @@ from ..audio.noise import mix_at_snr
 from ..audio.wav import Audio
 from ..cli.common import build_assistant, project_of
 from ..dialog.router import Assistant
+from ..dialog.session import Session
 from ..errors import InputError
 from ..skills.catalog import Catalog
 from ..speech.backends import recognizer_for
 from ..speech.convert import load_audio
 from ..speech.recognizer import Recognizer, Transcript
+from ..spoken import heard_text
 from .nlu_eval import (
     Example,
     Outcome,
@@ -338,7 +340,7 @@ def evaluate_speech(
     heard = [present(clip.audio, conditions, noise, index) for index, clip in enumerate(clips)]
     if heard:
         recognizer.calibrate(heard[0])
-    assistant.nlu.model(conditions.language)  # load the model before timing anything
+    assistant.handle_sync("hello", Session(language=conditions.language))  # load the model first
     results = tuple(
         result_of(assistant, recognizer, clip.label, audio, conditions.language)
         for clip, audio in zip(clips, heard, strict=True)
@@ -361,7 +363,8 @@ def result_of(
     if transcript.empty:
         return FileResult(label, transcript, None, 0.0)
     began = time.perf_counter()
-    outcome = outcome_of(assistant, replace(label.example, text=transcript.text), language)
+    heard = heard_text(transcript.text, language)  # as every spoken turn: "ten" -> "10"
+    outcome = outcome_of(assistant, replace(label.example, text=heard), language)
     return FileResult(label, transcript, outcome, time.perf_counter() - began)
 
 

@@ -3,6 +3,7 @@ sentences and a Rasa model, checked against the skills and loaded once."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
@@ -52,6 +53,14 @@ class NluEngine:
             if known is not None:
                 return known
         return self.model(language).parse(text)
+
+    async def understand(self, text: str, language: str) -> NluResult:
+        """`parse` for an event loop: known sentences at once, the model in a worker thread."""
+        if self.exact and language in self._matchers:
+            known = self._matchers[language].match(text)
+            if known is not None:
+                return known
+        return await asyncio.to_thread(self.parse, text, language)
 
     @property
     def loading(self) -> bool:

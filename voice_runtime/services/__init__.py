@@ -4,15 +4,14 @@
 - `secrets`: a brand's secret from the environment or a secrets file;
 - `policy`: which service URLs may be called;
 - `breaker`: a circuit breaker per service;
-- `client`: the request and reply types, `ServiceClient` (async) and
-  `BlockingServiceClient` (for non-async code).
+- `client`: the request and reply types and `ServiceClient` (async);
+- `caller`: `ServiceCaller`, the router's gateway to them.
 """
 
 from __future__ import annotations
 
 from .breaker import BreakerState, CircuitBreaker
 from .client import (
-    BlockingServiceClient,
     InvalidReplyError,
     ServiceClient,
     ServiceFailure,
@@ -29,7 +28,6 @@ from .signing import ServiceError, SignatureError, sign, verify
 __all__ = [
     "ALLOW_PRIVATE_ENV",
     "SECRETS_FILE_ENV",
-    "BlockingServiceClient",
     "BreakerState",
     "CircuitBreaker",
     "InvalidReplyError",

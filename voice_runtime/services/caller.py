@@ -1,10 +1,10 @@
-"""Calling the service a skill's intent declares, for the router.
+"""Calling the service a skill's intent declares: the router's `ServiceGateway`.
 
-`ServiceCaller.call` builds the request (skill id, intent, slots, session id,
+`ServiceCaller.call` (a coroutine) builds the request (skill id, intent, slots, session id,
 device type, locale and the user's per-brand pseudonym, never the raw id),
-signs it with the brand's secret, and returns what happened as a `ServiceCall`
-plus the reply, or None when the skill's fallback must be spoken. It never
-raises for anything the service, the network or the configuration does.
+signs it with the brand's secret, awaits the aiohttp client, and returns what
+happened as a `ServiceResult` (no response: the skill's fallback is spoken). It
+never raises for anything the service, the network or the configuration does.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..dialog.ports import ServiceResult
 from ..dialog.session import Session
 from ..dialog.turn import ServiceCall
 from ..skills.model import Service, Skill
-from .client import BlockingServiceClient, ServiceReply, ServiceRequest, pseudonym
+from .client import ServiceClient, ServiceReply, ServiceRequest, pseudonym
 from .secrets import load_secret
 from .signing import ServiceError
 
@@ -53,7 +53,7 @@ def _new_salt(path: Path) -> bytes:
 
 
 class ServiceCaller:
-    """Calls brand services from synchronous code (the router).
+    """Calls brand services for the router, on the router's event loop.
 
     `rewrite` maps URL prefixes to others, so tests and local development can
     point a skill's service at a server on another port without editing YAML.
@@ -62,22 +62,14 @@ class ServiceCaller:
     def __init__(
         self,
         salt: bytes,
-        client: BlockingServiceClient | None = None,
+        client: ServiceClient | None = None,
         rewrite: Mapping[str, str] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.salt = salt
         self.rewrite = dict(rewrite or {})
         self.env = env
-        self._client = client
-        self._lock = threading.Lock()
-
-    @property
-    def client(self) -> BlockingServiceClient:
-        with self._lock:
-            if self._client is None:
-                self._client = BlockingServiceClient()
-            return self._client
+        self.client = client if client is not None else ServiceClient()
 
     def url_of(self, service: Service) -> str:
         for prefix, replacement in self.rewrite.items():
@@ -93,12 +85,12 @@ class ServiceCaller:
             intent=intent,
             slots=dict(slots),
             session_id=session.id,
-            device_type=session.device,
+            device_type=session.device_type,
             locale=LOCALES.get(language, language),
             user_id=pseudonym(session.user, self.salt, skill.id),
         )
 
-    def call(
+    async def call(
         self,
         skill: Skill,
         service: Service,
@@ -106,22 +98,20 @@ class ServiceCaller:
         slots: Mapping[str, str],
         session: Session,
         language: str,
-    ) -> tuple[ServiceCall, ServiceReply | None]:
+    ) -> ServiceResult:
         request = self.request(skill, intent, slots, session, language)
         started = time.perf_counter()
         try:
             secret = load_secret(service.secret or skill.id, self.env)
         except ServiceError as exc:
             logger.warning("service call skipped: skill=%s reason=no secret (%s)", skill.id, exc)
-            return ServiceCall(service.name, request.to_json(), "no secret", 0.0), None
-        outcome = self.client.call(self.url_of(service), request, secret, service.timeout)
+            return ServiceResult(ServiceCall(service.name, request.to_json(), "no secret", 0.0))
+        outcome = await self.client.call(self.url_of(service), request, secret, service.timeout)
         elapsed = (time.perf_counter() - started) * 1000
         if isinstance(outcome, ServiceReply):
-            return ServiceCall(service.name, request.to_json(), "ok", elapsed), outcome
-        return ServiceCall(service.name, request.to_json(), outcome.reason, elapsed), None
+            call = ServiceCall(service.name, request.to_json(), "ok", elapsed)
+            return ServiceResult(call, outcome.to_response(), outcome.slots)
+        return ServiceResult(ServiceCall(service.name, request.to_json(), outcome.reason, elapsed))
 
-    def close(self) -> None:
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+    async def close(self) -> None:
+        await self.client.close()

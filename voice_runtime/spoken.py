@@ -1,0 +1,47 @@
+"""The spoken turn, one pipeline for every command that hears and answers:
+
+transcript -> spoken numbers to digits ("ten thirty" -> "10:30") -> the
+household's turn -> the answer spoken sentence by sentence (the first sentence
+plays while the rest is synthesized).
+
+Used by `voice ask`, `voice listen`, `voice shell --speak`, `voice eval speech`,
+`voice bench speech` and the server, so what is measured is what people get.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+from .audio.wav import Audio
+from .dialog.turn import Turn
+from .household.home import Household
+from .household.people import Device
+from .nlu.numbers import normalize_spoken
+from .tts.speaker import Speaker, split_sentences
+
+
+def heard_text(transcript: str, language: str) -> str:
+    """What the recogniser heard, as the NLU was trained to read it."""
+    return normalize_spoken(transcript.strip(), language)
+
+
+async def spoken_turn(household: Household, device: Device, transcript: str, language: str) -> Turn:
+    """Answer a transcript said on `device`; InputError if it holds nothing usable."""
+    return await household.turn(device, heard_text(transcript, language), language)
+
+
+def spoken_turn_sync(household: Household, device: Device, transcript: str, language: str) -> Turn:
+    return household.run(spoken_turn(household, device, transcript, language))
+
+
+def speech_audio(speaker: Speaker, text: str, language: str) -> Iterator[Audio]:
+    """The answer as audio, one sentence at a time."""
+    for sentence in split_sentences(text):
+        yield speaker.synthesize(sentence, language)
+
+
+async def speech_audio_async(speaker: Speaker, text: str, language: str) -> AsyncIterator[Audio]:
+    """`speech_audio` for an event loop: synthesis runs in a worker thread."""
+    for sentence in split_sentences(text):
+        yield await asyncio.to_thread(speaker.synthesize, sentence, language)
