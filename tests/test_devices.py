@@ -40,13 +40,20 @@ PG_URL = os.environ.get("VOICE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.
 EngineFactory = Callable[[], Engine]
 
 
+def open_postgres() -> Engine:
+    """The test PostgreSQL; the test fails (it does not skip) when it cannot be reached."""
+    problem = ""
+    try:
+        return open_database(PG_URL)
+    except DatabaseError as error:
+        problem = str(error)
+    pytest.fail(f"this test needs PostgreSQL at {PG_URL}: {problem}", pytrace=False)
+
+
 @pytest.fixture
 def pg_schema() -> Iterator[str]:
     """A fresh, empty PostgreSQL schema, dropped after the test."""
-    try:
-        admin = open_database(PG_URL)
-    except DatabaseError as error:
-        pytest.fail(f"this test needs PostgreSQL at {PG_URL}: {error}", pytrace=False)
+    admin = open_postgres()
     schema = f"t_{secrets.token_hex(6)}"
     with transaction(admin) as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
