@@ -387,6 +387,8 @@ def test_an_unreachable_database_is_one_line_without_the_password() -> None:
         open_database(PG_URL.rsplit("/", 1)[0] + "/nope")
     with pytest.raises(DatabaseError, match="^invalid database URL 'not a url'"):
         open_database("not a url")
+    with pytest.raises(DatabaseError, match=r"^invalid database URL 'postgresql://u:\*\*\*@h:x/d'"):
+        open_database("postgresql://u:pw@h:x/d")
     with pytest.raises(DatabaseError, match=r"^unsupported database mysql://u:\*\*\*@h/d: use"):
         open_database("mysql://u:pw@h/d")
     with pytest.raises(DatabaseError, match="unable to open database file"):

@@ -60,7 +60,7 @@ def safe_url(url: str | URL) -> str:
         return str(url.render_as_string(hide_password=True))
     try:
         return safe_url(make_url(url))
-    except Exception:  # unparseable: mask whatever sits between ':' and '@'
+    except (exc.ArgumentError, ValueError):  # unparseable: mask what sits between : and @
         return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
@@ -73,7 +73,7 @@ def open_database(url: str, connect_args: Mapping[str, Any] | None = None) -> En
     """
     try:
         parsed = make_url(url)
-    except exc.ArgumentError:
+    except (exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise DatabaseError(
             f"invalid database URL {safe_url(url)!r}: use sqlite:///PATH or "
             "postgresql://USER@HOST:PORT/DATABASE"
@@ -96,7 +96,7 @@ def open_database(url: str, connect_args: Mapping[str, Any] | None = None) -> En
                 "postgresql://USER@HOST:PORT/DATABASE"
             )
     except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
-        raise DatabaseError(f"cannot open database {safe_url(parsed)}: {error}") from None
+        raise DatabaseError(f"cannot open database {safe_url(parsed)}: {reason(error)}") from None
     try:
         with engine.connect():
             pass
