@@ -8,17 +8,29 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from collections.abc import Iterator, Mapping
 
 from ..languages import LANGUAGES
 from .diagnostics import Diagnostic, Severity, did_you_mean
 from .model import Localized, LocalizedList
-from .source import Node, type_name
+from .source import Node, show_number, type_name
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_TEXT = 2000
 
 Mark = tuple[int, int]
+
+
+def snake_case(text: str, fallback: str) -> str:
+    """An identifier close to `text`: "milkAmount", "Milk-Amount", "milk amount" and
+    "MilkAMOUNT" -> "milk_amount"; accents dropped; `fallback` when nothing is left."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    split = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", ascii_text)
+    words = re.sub(r"[^a-z0-9]+", "_", split.lower()).strip("_")
+    if not words:
+        return fallback
+    return words if words[0].isalpha() else f"{fallback}_{words}"
 
 
 class ShapeChecker:
@@ -72,8 +84,7 @@ class ShapeChecker:
             self.report(node, f"{kind}s must be a mapping of {kind} names, not {type_name(node)}")
             return
         for name, part in node.mapping().items():
-            if not self.key_name(node, name, kind):
-                continue
+            self.key_name(node, name, kind)  # a bad name is reported; its part still checked
             values = self.fields(part, f"{kind} '{name}'", allowed, required)
             if values is not None:
                 yield name, part, values
@@ -143,7 +154,7 @@ class ShapeChecker:
     def identifier(self, node: Node, what: str) -> str | None:
         text = self.text(node, what)
         if text is not None and not IDENTIFIER.match(text):
-            suggestion = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_") or "my_skill"
+            suggestion = snake_case(text, "my_skill")
             self.report(
                 node,
                 f"{what} '{text}' must be lower-case letters, digits and '_', "
@@ -155,7 +166,7 @@ class ShapeChecker:
     def key_name(self, node: Node, name: str, what: str) -> bool:
         if IDENTIFIER.match(name):
             return True
-        suggestion = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_") or "name"
+        suggestion = snake_case(name, what)
         self.report(
             node.keys[name],
             f"{what} name '{name}' must be lower-case letters, digits and '_' "
@@ -172,8 +183,10 @@ class ShapeChecker:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.report(node, f"{what} must be a number, not {type_name(node)}")
             return None
-        if not low <= value <= high:
-            self.report(node, f"{what} must be between {low:g} and {high:g}, not {value:g}")
+        if not low <= value <= high:  # (NaN is never between)
+            self.report(
+                node, f"{what} must be between {low:g} and {high:g}, not {show_number(value)}"
+            )
             return None
         return float(value)
 
