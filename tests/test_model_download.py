@@ -32,6 +32,7 @@ from voice_runtime.speech.model_store import (
 )
 
 EN = "vosk-model-small-en-us-0.15"
+EN_SHA256 = "30f26242c4eb449f948e42cb302dd7a686cb29a3423a8367f99ff41780942498"
 NAME = "test-model"
 MDL = bytes(range(256)) * 1200  # 300 KB, stored uncompressed: big enough to cut mid-way
 CONF = b"--sample-frequency=16000\n"
@@ -212,7 +213,8 @@ def test_download_install_verify_remove(
     listing = capsys.readouterr().out
     assert f"{EN}" in listing and "not installed" in listing and "~40 MB" in listing
 
-    assert voice_models(models_dir, "download", EN) == 0
+    # The registry's checksum is of the real archive: this dummy one needs its own.
+    assert voice_models(models_dir, "download", EN, "--sha256", sha256(archive).upper()) == 0
     out, err = capsys.readouterr()
     assert f"installed {EN}" in out
     assert "100%" in err and "MB/s" in err  # the one-line summary (stderr is not a TTY)
@@ -444,8 +446,9 @@ def test_disk_write_failure(server: ModelServer, models_dir: Path) -> None:
 
 def test_names_urls_and_progress(monkeypatch: pytest.MonkeyPatch, models_dir: Path) -> None:
     spec = find_model(EN)
-    assert spec.sha256 is None and spec.language == "en"
-    assert find_model("vosk-model-small-cn-0.22").language == "zh"
+    assert spec.sha256 == EN_SHA256 and spec.language == "en"
+    chinese = find_model("vosk-model-small-cn-0.22")
+    assert chinese.language == "zh" and chinese.sha256 is None  # no published value found
     with pytest.raises(InputError, match="unknown model"):
         find_model("vosk-model-huge")
     for bad in ("../x", ".partial", "a/b", ""):
@@ -477,3 +480,93 @@ def test_manifest_json_is_readable(server: ModelServer, models_dir: Path) -> Non
     data = json.loads((models_dir / "asr" / NAME / "manifest.json").read_text("utf-8"))
     assert set(data) == {"name", "language", "url", "sha256", "installed_at", "files"}
     assert data["files"][0] == {"path": "README", "size": 12, "sha256": sha256(b"dummy model\n")}
+
+
+# -- checksums of registry models (issue 10, item 6) ---------------------------------------
+
+
+def error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    """The one error line on stderr (the download's progress summary may precede it)."""
+    errors = [line for line in capsys.readouterr().err.splitlines() if " error: " in line]
+    assert len(errors) == 1, errors
+    return errors[0]
+
+
+def test_registry_checksum_is_checked(
+    server: ModelServer, models_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A registry model whose archive is not the published one is refused and deleted."""
+    server.serve(f"{EN}.zip", model_zip(EN))
+    assert voice_models(models_dir, "download", EN, "--base-url", server.url) == 1
+    err = error_line(capsys)
+    assert err.startswith(f"voice models: error: checksum mismatch for {EN}: ")
+    assert f"expected sha256 {EN_SHA256}" in err
+    assert_not_installed(models_dir, EN)
+    assert not partial_of(models_dir, EN).exists()
+
+
+def test_sha256_option_checks_a_registry_download(
+    server: ModelServer, models_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = model_zip(EN)
+    server.serve(f"{EN}.zip", archive)
+    wrong = sha256(archive + b"x")
+    argv = ["download", EN, "--base-url", server.url]
+    assert voice_models(models_dir, *argv, "--sha256", wrong) == 1
+    err = error_line(capsys)
+    assert f"checksum mismatch for {EN}: expected sha256 {wrong}, got {sha256(archive)}" in err
+    assert err.endswith("; the download was deleted")
+    assert_not_installed(models_dir, EN)
+    assert not partial_of(models_dir, EN).exists()
+
+    assert voice_models(models_dir, *argv, "--sha256", sha256(archive)) == 0
+    assert Manifest.read(models_dir / "asr" / EN).sha256 == sha256(archive)
+    assert server.ranges == [None, None]  # the bad download was not reused
+
+    assert voice_models(models_dir, *argv, "--sha256", "abc") == 1
+    assert "--sha256 needs 64 hex digits" in capsys.readouterr().err
+
+
+# -- archives that cannot be extracted (issue 10, item 12) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("members", "clash", "member"),
+    [
+        (["a", "a/b"], "a", "a/b"),
+        (["conf/x/y", "conf/x", "README"], "conf/x", "conf/x/y"),
+        ([f"{NAME}/am", f"{NAME}/am/final.mdl"], f"{NAME}/am", f"{NAME}/am/final.mdl"),
+    ],
+)
+def test_file_and_folder_of_the_same_name(
+    server: ModelServer,
+    models_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    members: list[str],
+    clash: str,
+    member: str,
+) -> None:
+    """`a` and `a/b`: a one-line error naming both, and a rerun downloads again."""
+    url = server.serve(f"{NAME}.zip", make_zip({name: b"data" for name in members}))
+    argv = ["download", NAME, "--url", url]
+    for attempt in (1, 2):
+        assert voice_models(models_dir, *argv) == 1
+        err = error_line(capsys)
+        assert "Errno" not in err
+        assert f"holds the file {clash!r} and also {member!r}" in err
+        assert "the download was deleted" in err
+        assert_not_installed(models_dir)
+        assert not partial_of(models_dir).exists()
+        assert server.ranges == [None] * attempt  # downloaded afresh each time
+
+    server.serve(f"{NAME}.zip", model_zip())  # the server's archive is fixed
+    assert voice_models(models_dir, *argv) == 0
+    assert verify_model(models_dir, NAME) == []
+
+
+def test_folder_entry_and_file_of_the_same_name(server: ModelServer, models_dir: Path) -> None:
+    server.serve(f"{NAME}.zip", make_zip({"am/": b"", "am": b"data", "README": b"x"}))
+    with pytest.raises(ModelError, match="holds the file 'am' and also 'am/'") as caught:
+        install_model(models_dir, spec_for(server))
+    assert "\n" not in str(caught.value)
+    assert not partial_of(models_dir).exists()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import InputError, ModelError
@@ -43,7 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"where the registry's archives are (default: ${BASE_URL_ENV}, else alphacephei.com)",
     )
     download.add_argument("--url", default=None, help="an archive URL for a model not listed")
-    download.add_argument("--sha256", default=None, help="expected sha256 of the archive")
+    download.add_argument(
+        "--sha256",
+        default=None,
+        help="expected sha256 of the archive (instead of the registry's, if it has one)",
+    )
     download.add_argument(
         "--language", default="unknown", help="language of a --url model (e.g. en, zh)"
     )
@@ -131,17 +136,21 @@ def _remove(args: argparse.Namespace, models_dir: Path) -> int:
 
 
 def _spec_of(args: argparse.Namespace) -> ModelSpec:
-    """The registry entry, or an ad-hoc one for ``--url``."""
+    """The registry entry, or an ad-hoc one for ``--url``; ``--sha256`` replaces its checksum.
+
+    The archive is checked against ``--sha256`` when given, else against the registry's
+    checksum (a registry model fetched from the registry or a ``--base-url`` mirror).
+    """
     if args.sha256 and not re.fullmatch(r"[0-9a-fA-F]{64}", args.sha256):
         raise InputError(f"--sha256 needs 64 hex digits, got {args.sha256!r}")
+    sha256 = args.sha256.lower() if args.sha256 else None
     if args.url:
         spec = _known().get(args.name)
         if spec is None:
-            return ModelSpec(args.name, args.language, args.url, None, args.sha256)
-        return ModelSpec(spec.name, spec.language, args.url, spec.approx_size, args.sha256)
-    if args.sha256:
-        raise InputError("--sha256 is only for --url (the registry has its own checksums)")
-    return find_model(args.name)
+            return ModelSpec(args.name, args.language, args.url, None, sha256)
+        return ModelSpec(spec.name, spec.language, args.url, spec.approx_size, sha256)
+    spec = find_model(args.name)
+    return replace(spec, sha256=sha256) if sha256 else spec
 
 
 def _known() -> dict[str, ModelSpec]:

@@ -7,8 +7,9 @@ server's Content-Length and, when the registry knows it, a sha256; ``model_store
 then installs it atomically, so ``models/asr/<name>/`` is either absent or complete.
 
 The registry's sizes come from the download page and are approximate: they are shown
-to the user and never used to verify anything. The real checksums are not known
-offline, so the built-in entries have ``sha256=None``.
+to the user and never used to verify anything. Its checksums (see ``model_store.REGISTRY``
+for where they come from) are checked, as is a sha256 the user gives with ``--sha256``
+(which takes the registry's place); an entry without either is installed unchecked.
 """
 
 from __future__ import annotations
