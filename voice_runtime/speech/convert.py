@@ -1,100 +1,140 @@
 """Any PCM or float WAV -> the 16 kHz mono 16-bit audio speech recognisers expect.
 
-``wave`` in Python 3.11 reads only plain integer PCM, so WAV files are parsed here
-chunk by chunk: integer PCM of 8 to 32 bits, 32/64-bit float, and
+``wave`` in Python 3.11 reads only plain integer PCM, so WAV files are parsed by
+``audio.wav.read_header``: integer PCM of 8 to 32 bits, 32/64-bit float, and
 WAVE_FORMAT_EXTENSIBLE (what sox writes for 24-bit or multichannel audio).
-Every problem with a file is a one-line ``InputError``.
+
+A file is judged by its header before its samples are read: a rate outside
+``MIN_RATE`` .. ``MAX_RATE``, more than ``MAX_SECONDS`` of audio or no sample at all is
+refused at once. The samples are then read, mixed to mono and resampled (the same
+streaming polyphase resampler as the microphone path) one chunk at a time, so memory
+stays near the size of the 16 kHz result whatever the file's format. Every problem
+with a file is a one-line ``InputError`` naming it.
 """
 
 from __future__ import annotations
 
+import io
 import os
-import struct
-from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
-from ..audio.wav import Audio
+from ..audio.resample import Resampler, int16_bytes, to_int16
+from ..audio.wav import (
+    MAX_RATE,
+    MAX_SECONDS,
+    MIN_RATE,
+    Audio,
+    Encoding,
+    WavError,
+    check_length,
+    open_regular,
+    read_header,
+)
 from ..errors import InputError
 
 RATE = 16000
 """The sample rate every recogniser in this package is fed."""
 
-_PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE
-MAX_SECONDS = 600.0
-"""Longest audio accepted (a spoken command lasts seconds, not hours)."""
+CHUNK_BYTES = 1 << 20
+"""Bytes of samples converted at a time."""
+
+__all__ = ["MAX_SECONDS", "RATE", "decode_wav", "load_audio", "to_recognizer_format"]
 
 Samples = npt.NDArray[np.float64]
 
 
 def load_audio(path: str | os.PathLike[str]) -> Audio:
-    """Read a WAV file of any common format and return it as 16 kHz mono 16-bit."""
-    path = Path(path)
+    """Read a WAV file of any common format and return it as 16 kHz mono 16-bit.
+
+    Raises ``InputError("<path>: <problem>")`` for a missing or special file, a header
+    that is not WAV or not supported, more than ``MAX_SECONDS`` or no audio at all.
+    """
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"audio file not found: {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"not a WAV file: {path} is a directory") from None
+        with open_regular(path) as file:
+            return _decode(file, os.fstat(file.fileno()).st_size)
+    except WavError as exc:
+        raise exc.at(path) from None
     except OSError as exc:
-        raise InputError(f"cannot read audio file {path}: {exc.strerror or exc}") from None
-    try:
-        samples, rate = decode_wav(data)
-    except InputError as exc:
-        raise InputError(f"{path}: {exc}") from None
-    return _to_audio(samples, rate)
+        raise InputError(f"{path}: cannot read audio file ({exc.strerror or exc})") from None
+
+
+def decode_wav(data: bytes) -> Audio:
+    """A WAV file's bytes (an upload, say) as 16 kHz mono 16-bit; ``InputError`` as above."""
+    return _decode(io.BytesIO(data), len(data))
 
 
 def to_recognizer_format(audio: Audio) -> Audio:
     """``audio`` as 16 kHz mono 16-bit; returned unchanged when it already is."""
     if audio.rate == RATE and audio.width == 2 and audio.channels == 1:
         return audio
-    samples = _integer_samples(audio.samples, audio.width, audio.channels)
-    return _to_audio(samples, audio.rate)
+    if audio.frames == 0:
+        return Audio(b"", RATE)
+    converter = _Converter(audio.rate, audio.width, audio.channels, "pcm")
+    step = max(1, CHUNK_BYTES // converter.block) * converter.block
+    view = memoryview(audio.samples)
+    for start in range(0, len(view), step):
+        converter.feed(view[start : start + step])
+    return converter.finish()
 
 
-def decode_wav(data: bytes) -> tuple[Samples, int]:
-    """Samples in -1..1, shaped (frames, channels), and the rate of a WAV file's bytes."""
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise InputError("not a WAV file (no RIFF/WAVE header)")
-    fmt: bytes | None = None
-    body: bytes | None = None
-    position = 12
-    while position + 8 <= len(data):
-        chunk_id = data[position : position + 4]
-        (size,) = struct.unpack_from("<I", data, position + 4)
-        content = data[position + 8 : position + 8 + size]
-        if chunk_id == b"fmt ":
-            fmt = content
-        elif chunk_id == b"data":
-            body = content  # a truncated data chunk keeps the frames that are there
-            break
-        position += 8 + size + (size & 1)
-    if fmt is None or len(fmt) < 16:
-        raise InputError("corrupt WAV file: no valid 'fmt ' chunk")
-    if body is None:
-        raise InputError("corrupt WAV file: no 'data' chunk")
-    tag, channels, rate, _, block, bits = struct.unpack_from("<HHIIHH", fmt)
-    if tag == _EXTENSIBLE and len(fmt) >= 26:
-        (tag,) = struct.unpack_from("<H", fmt, 24)  # first two bytes of the sub-format GUID
-    if channels < 1 or rate < 1000 or bits not in (8, 16, 24, 32, 64):
-        raise InputError(f"unsupported WAV format: {channels} ch, {rate} Hz, {bits} bits")
-    width = bits // 8
-    if block != width * channels:
-        raise InputError(f"corrupt WAV file: block size {block} for {channels} x {bits} bits")
-    body = body[: len(body) - len(body) % block]
-    if tag == _PCM and bits != 64:
-        return _integer_samples(body, width, channels), rate
-    if tag == _FLOAT and bits in (32, 64):
-        floats = np.frombuffer(body, dtype="<f4" if bits == 32 else "<f8")
-        return np.clip(floats.astype(np.float64), -1.0, 1.0).reshape(-1, channels), rate
-    raise InputError(f"unsupported WAV encoding (format tag {tag}): use PCM or float samples")
+def _decode(file: BinaryIO, size: int) -> Audio:
+    """Check the header, then convert the samples chunk by chunk; ``WavError`` if unusable."""
+    header = read_header(file, size)
+    check_length(header)
+    converter = _Converter(header.rate, header.width, header.channels, header.encoding)
+    step = max(1, CHUNK_BYTES // header.block) * header.block
+    file.seek(header.data_offset)
+    remaining = header.data_bytes
+    while remaining > 0:
+        data = file.read(min(step, remaining))
+        whole = len(data) - len(data) % header.block
+        if whole:
+            converter.feed(data[:whole])
+        if whole < min(step, remaining):
+            break  # the file shrank while it was read: keep the frames that were there
+        remaining -= whole
+    audio = converter.finish()
+    if audio.frames == 0:
+        raise WavError("no audio samples", "the file ended before its first frame")
+    return audio
 
 
-def _integer_samples(raw: bytes, width: int, channels: int) -> Samples:
-    """Little-endian integer PCM (8-bit is unsigned) as floats in -1..1, (frames, channels)."""
-    if width == 1:
+class _Converter:
+    """Blocks of one sample format in, 16 kHz mono 16-bit out (mixed, resampled, rounded)."""
+
+    def __init__(self, rate: int, width: int, channels: int, encoding: Encoding) -> None:
+        if not MIN_RATE <= rate <= MAX_RATE:
+            raise InputError(
+                f"unsupported sample rate ({rate} Hz; {MIN_RATE} to {MAX_RATE} Hz is accepted)"
+            )
+        self.width, self.channels, self.encoding = width, channels, encoding
+        self.block = width * channels
+        self._resampler = Resampler(rate, RATE)
+        self._parts: list[bytes] = []
+
+    def feed(self, raw: bytes | memoryview) -> None:
+        """Convert whole frames of raw little-endian samples."""
+        frames = _float_frames(raw, self.width, self.channels, self.encoding)
+        mono = frames.mean(axis=1) if self.channels > 1 else frames[:, 0]
+        self._parts.append(int16_bytes(to_int16(self._resampler.process(mono))))
+
+    def finish(self) -> Audio:
+        """Everything converted, including the resampler's tail."""
+        self._parts.append(int16_bytes(to_int16(self._resampler.flush())))
+        return Audio(b"".join(self._parts), RATE)
+
+
+def _float_frames(
+    raw: bytes | memoryview, width: int, channels: int, encoding: Encoding
+) -> Samples:
+    """Samples in -1..1 shaped (frames, channels): 8-bit PCM is unsigned, NaN becomes 0."""
+    if encoding == "float":
+        floats = np.frombuffer(raw, dtype="<f4" if width == 4 else "<f8").astype(np.float64)
+        values = np.clip(np.nan_to_num(floats, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
+    elif width == 1:
         values = (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128.0) / 128.0
     elif width == 3:
         triples = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
@@ -105,30 +145,3 @@ def _integer_samples(raw: bytes, width: int, channels: int) -> Samples:
         dtype = {2: "<i2", 4: "<i4"}[width]
         values = np.frombuffer(raw, dtype=dtype).astype(np.float64) / float(1 << (8 * width - 1))
     return values.reshape(-1, channels)
-
-
-def resample(mono: Samples, rate: int, target: int = RATE) -> Samples:
-    """Band-limited resampling of a whole clip through the FFT (no aliasing)."""
-    if rate == target or mono.size == 0:
-        return mono
-    frames = int(round(mono.size * target / rate))
-    spectrum = np.fft.rfft(mono)
-    keep = frames // 2 + 1
-    if keep <= spectrum.size:
-        spectrum = spectrum[:keep]
-    else:
-        spectrum = np.concatenate([spectrum, np.zeros(keep - spectrum.size, spectrum.dtype)])
-    result: Samples = np.fft.irfft(spectrum, n=frames) * (frames / mono.size)
-    return result
-
-
-def _to_audio(samples: Samples, rate: int) -> Audio:
-    """Mix to mono, resample to ``RATE`` and quantise to 16 bits."""
-    if samples.shape[0] / rate > MAX_SECONDS:
-        raise InputError(
-            f"audio too long ({samples.shape[0] / rate:.0f} s; the limit is {MAX_SECONDS:.0f} s)"
-        )
-    mono = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
-    mono = resample(mono, rate)
-    pcm = np.clip(np.round(mono * 32767.0), -32768, 32767).astype("<i2")
-    return Audio(pcm.tobytes(), RATE)
