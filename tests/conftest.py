@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 
 from voice_runtime.dialog.router import Assistant
+from voice_runtime.dialog.session import Session
+from voice_runtime.dialog.turn import Turn
 from voice_runtime.nlu.engine import NluEngine
+from voice_runtime.nlu.result import NluResult
 from voice_runtime.project import Project
 from voice_runtime.services.caller import ServiceCaller
-from voice_runtime.services.client import BlockingServiceClient, ServiceClient
+from voice_runtime.services.client import ServiceClient
 from voice_runtime.services.demo import DEMO_BASE, DemoServices
 from voice_runtime.services.policy import ServicePolicy
 from voice_runtime.skills.catalog import Catalog, load_catalog
@@ -44,12 +47,22 @@ def demo_services(catalog: Catalog) -> Iterator[DemoServices]:
         yield services
 
 
-def service_caller(base: str, timeout_client: BlockingServiceClient | None = None) -> ServiceCaller:
+def service_caller(base: str) -> ServiceCaller:
     """Calls the example skills' services at `base` (loopback allowed, test secrets)."""
-    client = timeout_client or BlockingServiceClient(
-        ServiceClient(ServicePolicy(allow_private=True))
-    )
+    client = ServiceClient(ServicePolicy(allow_private=True))
     return ServiceCaller(b"test-salt", client, rewrite={DEMO_BASE: base}, env=DEMO_SECRETS)
+
+
+class GivenNlu:
+    """An understander for routing tests, which give the router NluResults themselves."""
+
+    async def understand(self, text: str, language: str) -> NluResult:
+        raise AssertionError(f"routing tests give NLU results; nothing should parse {text!r}")
+
+
+def route(router: Assistant, nlu: NluResult, session: Session) -> Turn:
+    """`Assistant.route` from a synchronous test."""
+    return router.run(router.route(nlu, session))
 
 
 @pytest.fixture(scope="session")
@@ -59,8 +72,10 @@ def assistant(
     """The assistant over the trained models (`make test` trains them beforehand),
     calling the demo brand services on loopback."""
     caller = service_caller(demo_services.base)
-    yield Assistant(catalog, NluEngine(project, catalog, auto_train=True), services=caller)
-    caller.close()
+    assistant = Assistant(catalog, NluEngine(project, catalog, auto_train=True), services=caller)
+    yield assistant
+    assistant.run(caller.close())
+    assistant.close()
 
 
 @pytest.fixture()

@@ -8,15 +8,18 @@ import os
 import subprocess
 import sys
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from voice_runtime.cli.common import local_device
 from voice_runtime.cli.main import main
-from voice_runtime.cli.shell import COMMANDS_HELP, Sessions, Voice, converse
+from voice_runtime.cli.shell import COMMANDS_HELP, Voice, converse
 from voice_runtime.dialog.dialogtest import load_dialogs, run_dialog
 from voice_runtime.dialog.router import Assistant
-from voice_runtime.dialog.session import Session, SessionStore
+from voice_runtime.household.home import Household
+from voice_runtime.store.sessions import MemorySessionStore
 
 ROOT = Path(__file__).resolve().parent.parent
 VOICE = [sys.executable, "-m", "voice_runtime.cli.main", "--project", str(ROOT)]
@@ -55,7 +58,7 @@ def test_shell_survives_bad_input(assistant: Assistant, capsys: pytest.CaptureFi
         "/quit",
         "never read",
     ]
-    converse(assistant, Session(language="en"), lines, out)
+    converse(Household(assistant, MemorySessionStore()), local_device(language="en"), lines, out)
     errors = capsys.readouterr().err.splitlines()
     assert errors == [
         "! empty input: say or type a request",
@@ -79,7 +82,13 @@ def test_speak_without_an_audio_device_says_so_once(
     if Player().available:
         pytest.skip("this machine has an audio output device")
     out = io.StringIO()
-    converse(assistant, Session(language="en"), ["open baking class", "help"], out, voice=Voice())
+    converse(
+        Household(assistant, MemorySessionStore()),
+        local_device(language="en"),
+        ["open baking class", "help"],
+        out,
+        voice=Voice(),
+    )
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 1 and errors[0].startswith("! not speaking: no audio output device")
     assert out.getvalue().count("answer    ") == 2
@@ -100,7 +109,7 @@ def test_save_records_a_dialog_test_that_replays(
         "/save notes.txt",
     ]
     out = io.StringIO()
-    converse(assistant, Session(), lines, out)
+    converse(Household(assistant, MemorySessionStore()), local_device(), lines, out)
     assert f"saved 4 turn(s) to {path}; replay with: voice test {path}" in out.getvalue()
     assert capsys.readouterr().err.splitlines() == [
         "! nothing to save yet: say something first",
@@ -115,7 +124,13 @@ def test_save_records_a_dialog_test_that_replays(
 
 def test_shell_json_output(assistant: Assistant) -> None:
     out = io.StringIO()
-    converse(assistant, Session(), ["打开大屏观车"], out, as_json=True)
+    converse(
+        Household(assistant, MemorySessionStore()),
+        local_device(),
+        ["打开大屏观车"],
+        out,
+        as_json=True,
+    )
     turn = json.loads(out.getvalue())
     assert (turn["skill"], turn["intent"], turn["language"]) == (
         "star_motors_cars",
@@ -217,21 +232,25 @@ def test_shell_state_shows_the_pending_question_and_idle_sessions_start_afresh(
     assistant: Assistant, capsys: pytest.CaptureFixture[str]
 ) -> None:
     now = [0.0]
-    store = SessionStore(idle_timeout=60, language="en", clock=lambda: now[0])
-    sessions = Sessions(store, "alice", "tv")
+    household = Household(assistant, MemorySessionStore(idle_timeout=60, clock=lambda: now[0]))
+    tv = local_device("alice", "tv", "en")
+
+    def lines() -> Iterator[str]:
+        yield from ["open car viewing", "book a test drive", "/state"]
+        now[0] = 61  # a minute of silence
+        yield "/state"
+
     out = io.StringIO()
-    converse(assistant, sessions, ["open car viewing", "book a test drive", "/state"], out)
-    state = json.loads(out.getvalue().splitlines()[-1])
+    converse(household, tv, lines(), out)
+    *_, before, after = out.getvalue().splitlines()
+    state = json.loads(before)
     assert (state["open_skill"], state["intent"], state["waiting_for"]) == (
         "star_motors_cars",
         "book_test_drive",
         "model",
     )
-    assert (state["user"], state["device"]) == ("alice", "tv")
+    assert (state["user"], state["device"], state["device_type"]) == ("alice", "alice-tv", "tv")
     assert "  waiting   model" in out.getvalue()
-    now[0] = 61  # a minute of silence
-    out = io.StringIO()
-    converse(assistant, sessions, ["/state"], out)
-    fresh = json.loads(out.getvalue())
+    fresh = json.loads(after)
     assert fresh["open_skill"] is None and fresh["session"] != state["session"]
     assert "the session was idle too long" in capsys.readouterr().err

@@ -15,14 +15,15 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from conftest import route
 
 from voice_runtime.dialog.router import Assistant
-from voice_runtime.dialog.session import Session, SessionStore
+from voice_runtime.dialog.session import Session
 from voice_runtime.dialog.slots import value_in_text
 from voice_runtime.dialog.turn import Turn
 from voice_runtime.nlu.result import EntityMatch, IntentScore, NluResult
 from voice_runtime.services.caller import ServiceCaller
-from voice_runtime.services.client import BlockingServiceClient, ServiceClient
+from voice_runtime.services.client import ServiceClient
 from voice_runtime.services.policy import ServicePolicy
 from voice_runtime.services.signing import verify
 from voice_runtime.skills.catalog import Catalog
@@ -178,7 +179,7 @@ def catalog_with_garage(catalog: Catalog) -> Catalog:
 
 
 def make_router(catalog: Catalog, assistant: Assistant, port: int) -> Assistant:
-    client = BlockingServiceClient(ServiceClient(ServicePolicy(allow_private=True)))
+    client = ServiceClient(ServicePolicy(allow_private=True))
     caller = ServiceCaller(
         b"salt",
         client,
@@ -194,8 +195,13 @@ def router(
 ) -> Iterator[Assistant]:
     router = make_router(catalog_with_garage, assistant, garage.port)
     yield router
-    assert router.conversation.services is not None
-    router.conversation.services.close()
+    close_router(router)
+
+
+def close_router(router: Assistant) -> None:
+    assert isinstance(router.conversation.services, ServiceCaller)
+    router.run(router.conversation.services.close())
+    router.close()
 
 
 def say(
@@ -206,7 +212,7 @@ def say(
     language: str = "en",
     confidence: float = 0.9,
 ) -> Turn:
-    return router.route(parse(text, intent, confidence, language), session)
+    return route(router, parse(text, intent, confidence, language), session)
 
 
 def up_to_confirmation(router: Assistant, session: Session, day: str = "saturday") -> None:
@@ -239,7 +245,7 @@ def test_required_slots_are_asked_in_order_then_confirmed(
 def test_the_service_gets_the_documented_request_with_a_pseudonym(
     router: Assistant, garage: Garage
 ) -> None:
-    session = Session(user="alice@example.com", device="tv")
+    session = Session(user="alice@example.com", device="tv-1", device_type="tv")
     up_to_confirmation(router, session, "sunday")
     turn = say(router, session, "yes", "yes")
     [sent] = garage.received
@@ -335,10 +341,10 @@ def test_switching_away_and_resuming(router: Assistant) -> None:
     say(router, session, "book a service", "garage.book")
     say(router, session, "coupe")
     baking = EntityMatch("skill", "anchor_baking", "baking class", 5, 17, 0.9)
-    turn = router.route(parse("open baking class", "open_skill", entities=(baking,)), session)
+    turn = route(router, parse("open baking class", "open_skill", entities=(baking,)), session)
     assert turn.skill == "anchor_baking" and turn.state["suspended"] == ["garage"]
     garage_entity = EntityMatch("skill", "garage", "garage", 8, 14, 0.9)
-    turn = router.route(parse("back to garage", "open_skill", entities=(garage_entity,)), session)
+    turn = route(router, parse("back to garage", "open_skill", entities=(garage_entity,)), session)
     assert (turn.intent, turn.skill) == ("resume", "garage")
     assert turn.response.speech == "Back to Garage. Which day?"
     assert turn.slots == {"car": "coupe"} and turn.state["waiting_for"] == "day"
@@ -373,8 +379,7 @@ def test_a_killed_service_gives_the_fallback_in_time_and_the_talk_goes_on(
     assert elapsed < 0.5 + 0.2
     turn = say(router, session, "wash steps", "garage.wash")
     assert turn.slots.get("car") == "van" and turn.response.speech.startswith("Washing the van")
-    assert router.conversation.services is not None
-    router.conversation.services.close()
+    close_router(router)
 
 
 def test_a_slow_service_times_out_to_the_fallback(
@@ -389,8 +394,7 @@ def test_a_slow_service_times_out_to_the_fallback(
     assert time.perf_counter() - started < 0.5 + 0.2
     assert turn.service is not None and turn.service.outcome == "timeout"
     assert turn.response.speech == "Sorry, the garage can't be reached."
-    assert router.conversation.services is not None
-    router.conversation.services.close()
+    close_router(router)
     slow.close()
 
 
@@ -407,8 +411,7 @@ def test_a_failing_service_gives_the_fallback_and_the_reason(
     turn = say(router, session, "yes", "yes")
     assert turn.response.speech == "Sorry, the garage can't be reached."
     assert turn.service is not None and turn.service.outcome == mode
-    assert router.conversation.services is not None
-    router.conversation.services.close()
+    close_router(router)
     broken.close()
 
 
@@ -424,21 +427,6 @@ def test_a_missing_secret_gives_the_fallback_and_sends_nothing(
     turn = say(router, session, "yes", "yes")
     assert turn.service is not None and turn.service.outcome == "no secret"
     assert turn.response.speech == "Sorry, the garage can't be reached." and garage.received == []
-
-
-def test_sessions_are_per_user_and_device_and_expire_when_idle() -> None:
-    now = [0.0]
-    store = SessionStore(idle_timeout=60, clock=lambda: now[0])
-    alice_tv = store.get("alice", "tv")
-    alice_tv.skill = "garage"
-    assert store.get("alice", "tv") is alice_tv
-    assert store.get("alice", "speaker") is not alice_tv
-    assert store.get("bob", "tv") is not alice_tv
-    now[0] = 59
-    assert store.get("alice", "tv") is alice_tv
-    now[0] = 200
-    fresh = store.get("alice", "tv")
-    assert fresh is not alice_tv and fresh.skill is None and fresh.id != alice_tv.id
 
 
 def test_slot_words_are_whole_words_and_never_part_of_a_longer_number(catalog: Catalog) -> None:

@@ -9,11 +9,15 @@ import pytest
 
 from voice_runtime.audio.microphone import WavSource
 from voice_runtime.audio.wav import Audio, read_wav
+from voice_runtime.cli.common import local_device
 from voice_runtime.dialog.router import Assistant
+from voice_runtime.household.home import Household
 from voice_runtime.listen import SpeakerLoop
+from voice_runtime.project import Project
 from voice_runtime.speech.backends import recognizer_for
 from voice_runtime.speech.recognizer import Transcript
 from voice_runtime.speech.wake import split_wake
+from voice_runtime.store.sessions import MemorySessionStore
 from voice_runtime.tts.speaker import Speaker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +50,9 @@ def test_split_wake(text: str, woke: bool, rest: str) -> None:
     assert (match.woke, match.request) == (woke, rest)
 
 
-def test_wake_listen_answer_and_back_to_waiting(tmp_path: Path, assistant: Assistant) -> None:
+def test_wake_listen_answer_and_back_to_waiting(
+    tmp_path: Path, assistant: Assistant, project: Project
+) -> None:
     source = WavSource(
         silence(1.0),
         speech(tmp_path, "hey assistant"),
@@ -59,10 +65,14 @@ def test_wake_listen_answer_and_back_to_waiting(tmp_path: Path, assistant: Assis
         silence(1.0),
     )
     recognizer = recognizer_for(
-        assistant.nlu.project, "en", assistant.catalog.skills, wake_phrase="hey assistant"
+        project, "en", assistant.catalog.skills, wake_phrase="hey assistant"
     )
     played: list[Audio] = []
-    loop = SpeakerLoop(assistant, recognizer, Speaker(), played.append, "en", "hey assistant")
+    household = Household(assistant, MemorySessionStore())
+    device = local_device(language="en")
+    loop = SpeakerLoop(
+        household, device, recognizer, Speaker(), played.append, "en", "hey assistant"
+    )
     heard = list(loop.run(source))
     summary = [(h.woke, h.turn.skill if h.turn else None, h.reply[:20]) for h in heard]
     assert summary == [
@@ -75,10 +85,13 @@ def test_wake_listen_answer_and_back_to_waiting(tmp_path: Path, assistant: Assis
     assert len(played) >= 3 and all(a.duration > 0.3 for a in played)
 
 
-def test_spoken_numbers_reach_the_slots(assistant: Assistant) -> None:
+def test_spoken_numbers_reach_the_slots(assistant: Assistant, project: Project) -> None:
     """The recogniser writes "thirty minutes"; the loop hands "30 minutes" to the NLU."""
-    recognizer = recognizer_for(assistant.nlu.project, "en", assistant.catalog.skills)
-    loop = SpeakerLoop(assistant, recognizer, Speaker(), lambda audio: None, "en", None)
+    recognizer = recognizer_for(project, "en", assistant.catalog.skills)
+    household = Household(assistant, MemorySessionStore())
+    loop = SpeakerLoop(
+        household, local_device(), recognizer, Speaker(), lambda audio: None, "en", None
+    )
     for text, slots in [
         ("open dreamwell", {}),
         ("set a sleep timer for thirty minutes", {"duration": "min_30"}),

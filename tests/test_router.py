@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import GivenNlu, route
 
 from voice_runtime.dialog.router import Assistant, RouterSettings
 from voice_runtime.dialog.session import Session
@@ -26,14 +27,15 @@ def skill_entity(text: str, value: str, start: int = 0) -> EntityMatch:
 
 
 @pytest.fixture()
-def router(catalog: Catalog, assistant: Assistant) -> Assistant:
-    """Routing only: NluResults are given, so these tests do not depend on the model."""
-    return Assistant(catalog, assistant.nlu, RouterSettings(threshold=0.5, follow_up=0.2))
+def router(catalog: Catalog) -> Assistant:
+    """Routing only: NluResults are given, so these tests need no trained model."""
+    return Assistant(catalog, GivenNlu(), RouterSettings(threshold=0.5, follow_up=0.2))
 
 
 def test_open_skill_by_entity_and_by_name_in_text(router: Assistant) -> None:
     session = Session()
-    turn = router.route(
+    turn = route(
+        router,
         parse(
             "open baking class",
             ("open_skill", 0.99),
@@ -49,12 +51,12 @@ def test_open_skill_by_entity_and_by_name_in_text(router: Assistant) -> None:
     assert turn.response.speech.startswith("Welcome to Anchor Baking Class")
     assert turn.response.card is not None and turn.response.card.title == "Anchor Baking Class"
     # no entity found, but the invocation name is in the text
-    turn = router.route(parse("please open up the golden wok now", ("open_skill", 0.9)), Session())
+    turn = route(router, parse("please open up the golden wok now", ("open_skill", 0.9)), Session())
     assert turn.skill == "wok_kitchen"
 
 
 def test_open_skill_without_any_name_asks_which(router: Assistant) -> None:
-    turn = router.route(parse("open it", ("open_skill", 0.9)), Session())
+    turn = route(router, parse("open it", ("open_skill", 0.9)), Session())
     assert turn.intent == "fallback"
     assert "Which skill should I open?" in turn.response.speech
     assert "'open baking class'" in turn.response.speech
@@ -65,13 +67,13 @@ def test_open_skill_follow_ups_win(router: Assistant) -> None:
     nlu = parse(
         "what about the butter", ("wok_kitchen.substitute", 0.6), ("anchor_baking.butter_tip", 0.3)
     )
-    turn = router.route(nlu, session)
+    turn = route(router, nlu, session)
     assert (turn.skill, turn.intent) == ("anchor_baking", "anchor_baking.butter_tip")
     # too weak for the open skill: the other skill answers and becomes the open one
     nlu = parse(
         "swap the chilli", ("wok_kitchen.substitute", 0.85), ("anchor_baking.butter_tip", 0.1)
     )
-    turn = router.route(nlu, session)
+    turn = route(router, nlu, session)
     assert (turn.skill, session.skill) == ("wok_kitchen", "wok_kitchen")
 
 
@@ -83,7 +85,7 @@ def test_naming_a_skill_routes_to_it(router: Assistant) -> None:
         ("anchor_baking.butter_tip", 0.4),
         entities=(skill_entity("baking class", "anchor_baking", 4),),
     )
-    turn = router.route(nlu, session)
+    turn = route(router, nlu, session)
     assert turn.intent == "anchor_baking.butter_tip"
     # a named skill that has no matching intent is opened instead
     nlu = parse(
@@ -91,56 +93,58 @@ def test_naming_a_skill_routes_to_it(router: Assistant) -> None:
         ("wok_kitchen.substitute", 0.9),
         entities=(skill_entity("baking class", "anchor_baking", 4),),
     )
-    assert router.route(nlu, session).intent == "open_skill"
+    assert route(router, nlu, session).intent == "open_skill"
 
 
 def test_low_confidence_asks_to_rephrase(router: Assistant) -> None:
-    turn = router.route(parse("mumble", ("anchor_baking.recipe", 0.3), ("help", 0.25)), Session())
+    turn = route(router, parse("mumble", ("anchor_baking.recipe", 0.3), ("help", 0.25)), Session())
     assert turn.intent == "rephrase"
     assert "say it another way" in turn.response.speech
 
 
 def test_stop_help_repeat_and_fallback(router: Assistant) -> None:
     session = Session(skill="anchor_baking")
-    turn = router.route(parse("help", ("help", 0.99)), session)
+    turn = route(router, parse("help", ("help", 0.99)), session)
     assert turn.response.speech.startswith("Ask for a recipe")
-    turn = router.route(parse("weather", ("out_of_scope", 0.9)), session)
+    turn = route(router, parse("weather", ("out_of_scope", 0.9)), session)
     assert turn.intent == "fallback"
     assert turn.response.speech.startswith("Sorry, Baking Class can't help with that.")
-    turn = router.route(parse("stop", ("stop", 0.99)), session)
+    turn = route(router, parse("stop", ("stop", 0.99)), session)
     assert (turn.intent, turn.response.speech, session.skill) == (
         "stop",
         "Happy baking! See you in the next class.",
         None,
     )
-    turn = router.route(parse("help", ("help", 0.99)), session)
+    turn = route(router, parse("help", ("help", 0.99)), session)
     assert (
         "'open baking class'" in turn.response.speech
         and "'open golden wok kitchen'" in turn.response.speech
     )
-    turn = router.route(parse("weather", ("out_of_scope", 0.9)), session)
+    turn = route(router, parse("weather", ("out_of_scope", 0.9)), session)
     assert turn.response.speech.startswith("Sorry, I can't help with that yet. You can say")
 
 
 def test_missing_slot_asks_with_the_slot_prompt(router: Assistant) -> None:
-    turn = router.route(parse("how do I bake", ("anchor_baking.recipe", 0.9)), Session())
+    turn = route(router, parse("how do I bake", ("anchor_baking.recipe", 0.9)), Session())
     assert turn.response.speech == (
         "Which would you like to bake? Bread, cookies, cake or croissants?"
     )
     zh = parse("怎么做", ("anchor_baking.recipe", 0.9), language="zh")
-    assert router.route(zh, Session()).response.speech.startswith("你想做什么？")
+    assert route(router, zh, Session()).response.speech.startswith("你想做什么？")
 
 
 def test_slot_words_are_mapped_to_value_ids(router: Assistant) -> None:
     dish = EntityMatch("anchor_baking.dish", "biscuits", "biscuits", 14, 22, 0.9)
-    turn = router.route(
-        parse("a recipe for biscuits", ("anchor_baking.recipe", 0.9), entities=(dish,)), Session()
+    turn = route(
+        router,
+        parse("a recipe for biscuits", ("anchor_baking.recipe", 0.9), entities=(dish,)),
+        Session(),
     )
     assert turn.slots == {"dish": "cookies"}
     assert "Here is how to bake cookies" in turn.response.speech
     # the entity was missed but a slot word is in the text
-    turn = router.route(
-        parse("吐司的做法", ("anchor_baking.recipe", 0.9), language="zh"), Session()
+    turn = route(
+        router, parse("吐司的做法", ("anchor_baking.recipe", 0.9), language="zh"), Session()
     )
     assert turn.slots == {"dish": "bread"}
     assert turn.response.speech.startswith("面包的做法")
@@ -149,7 +153,7 @@ def test_slot_words_are_mapped_to_value_ids(router: Assistant) -> None:
 @pytest.mark.parametrize("text", ["", "   ", "x" * 10_000, "open\x07baking class"])
 def test_bad_utterances_are_refused_with_a_reason(assistant: Assistant, text: str) -> None:
     with pytest.raises(InputError):
-        assistant.handle(text, Session())
+        assistant.handle_sync(text, Session())
 
 
 @pytest.mark.parametrize(
@@ -164,20 +168,20 @@ def test_bad_utterances_are_refused_with_a_reason(assistant: Assistant, text: st
 def test_unseen_open_phrasings_on_the_real_model(
     assistant: Assistant, text: str, skill: str
 ) -> None:
-    turn = assistant.handle(text, Session())
+    turn = assistant.handle_sync(text, Session())
     assert (turn.intent, turn.skill) == ("open_skill", skill), turn.nlu
     assert turn.nlu is not None and turn.nlu.source == "model"  # not a training sentence
 
 
 def test_ask_a_skill_directly_on_the_real_model(assistant: Assistant) -> None:
-    turn = assistant.handle("could you ask the baking class how to make bread", Session())
+    turn = assistant.handle_sync("could you ask the baking class how to make bread", Session())
     assert turn.nlu is not None and turn.nlu.source == "model"
     assert (turn.skill, turn.intent, turn.slots) == (
         "anchor_baking",
         "anchor_baking.recipe",
         {"dish": "bread"},
     )
-    turn = assistant.handle("问问烘焙课堂蛋糕怎么做", Session())
+    turn = assistant.handle_sync("问问烘焙课堂蛋糕怎么做", Session())
     assert (turn.skill, turn.intent, turn.slots) == (
         "anchor_baking",
         "anchor_baking.recipe",
@@ -186,9 +190,9 @@ def test_ask_a_skill_directly_on_the_real_model(assistant: Assistant) -> None:
 
 
 def test_fallback_suggests_the_closest_skills_by_name(router: Assistant) -> None:
-    turn = router.route(parse("open the car show", ("out_of_scope", 0.9)), Session())
+    turn = route(router, parse("open the car show", ("out_of_scope", 0.9)), Session())
     assert turn.response.speech.startswith(
         "Sorry, I can't help with that yet. You can say 'open car viewing', "
     )
     zh = parse("打开健身", ("open_skill", 0.9), language="zh")
-    assert "你可以说“打开律动健身”、" in router.route(zh, Session()).response.speech
+    assert "你可以说“打开律动健身”、" in route(router, zh, Session()).response.speech

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 
 import pytest
 from aiohttp import web
+from blocking_client import BlockingServiceClient
 
 from voice_runtime.errors import VoiceError
 from voice_runtime.services import (
-    BlockingServiceClient,
     BreakerState,
     CircuitBreaker,
     PolicyError,

@@ -99,7 +99,7 @@ def test_open_baking_class_routes_and_replies(
     assistant: Assistant, tmp_path: Path, recognizer: PocketSphinxRecognizer
 ) -> None:
     audio = load_audio(espeak(tmp_path, "open baking class"))
-    turn = assistant.handle(recognizer.transcribe(audio).text, Session(language="en"))
+    turn = assistant.handle_sync(recognizer.transcribe(audio).text, Session(language="en"))
     assert (turn.skill, turn.intent) == ("anchor_baking", "open_skill")
 
 
@@ -108,7 +108,7 @@ def test_noisy_command_still_routes(
 ) -> None:
     audio = with_noise(load_audio(espeak(tmp_path, "open baking class")), snr_db=10)
     transcript = recognizer.transcribe(audio)
-    turn = assistant.handle(transcript.text, Session(language="en"))
+    turn = assistant.handle_sync(transcript.text, Session(language="en"))
     assert (turn.skill, turn.intent) == ("anchor_baking", "open_skill"), transcript.text
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from voice_runtime.audio import Audio, Player, read_wav, speak, wav_bytes, write_wav
+from voice_runtime.audio import Audio, Player, read_wav, wav_bytes, write_wav
 from voice_runtime.errors import AudioError, InputError
 from voice_runtime.tts import Speaker, default_speaker, split_sentences
 
@@ -185,4 +185,4 @@ def test_player_without_output_device(speaker: Speaker) -> None:
         player.play(audio)
     assert "\n" not in str(caught.value)
     with pytest.raises(AudioError, match="^no audio output device; "):
-        speak(speaker, player, "Hello. Goodbye.", "en")
+        player.require()

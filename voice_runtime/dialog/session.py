@@ -212,6 +212,7 @@ class Session:
             "session": self.id,
             "user": self.user,
             "device": self.device,
+            "device_type": self.device_type,
             "language": self.language,
             "open_skill": self.skill,
             **self.state.to_dict(),
