@@ -132,8 +132,9 @@ def _float_frames(
 ) -> Samples:
     """Samples in -1..1 shaped (frames, channels): 8-bit PCM is unsigned, NaN becomes 0."""
     if encoding == "float":
-        floats = np.frombuffer(raw, dtype="<f4" if width == 4 else "<f8").astype(np.float64)
-        values = np.clip(np.nan_to_num(floats, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
+        values = np.frombuffer(raw, dtype="<f4" if width == 4 else "<f8").astype(np.float64)
+        np.nan_to_num(values, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+        np.clip(values, -1.0, 1.0, out=values)
     elif width == 1:
         values = (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128.0) / 128.0
     elif width == 3:
