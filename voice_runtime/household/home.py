@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, Protocol, TypeVar
 
 from ..dialog.phrases import phrase
@@ -20,7 +21,7 @@ from ..dialog.router import Assistant, check_utterance
 from ..dialog.session import Session
 from ..dialog.turn import SkillResponse, Turn
 from ..languages import detect_language
-from ..store.sessions import SessionStore
+from ..store.sessions import SessionStore, StoreUnavailable
 from .handoff import device_type_named, handoff_request, pick_device
 from .people import Device
 
@@ -84,7 +85,7 @@ class Household:
     async def turn(self, device: Device, text: str, language: str | None = None) -> Turn:
         """Answer `text` said on `device`; InputError for unusable text."""
         text = check_utterance(text)
-        async with asyncio.timeout(self.lock_wait), self.sessions.lock(device.id):
+        async with self._locked(device.id):
             session = await self.session_of(device)
             session.language = language or device.language
             said_in = session.language or detect_language(text)
@@ -99,9 +100,22 @@ class Household:
             await self._remember(device, turn)
         return turn
 
+    @asynccontextmanager
+    async def _locked(self, key: str) -> AsyncIterator[None]:
+        """Hold a conversation's lock; StoreUnavailable if it stays busy `lock_wait` s."""
+        async with AsyncExitStack() as stack:
+            try:
+                async with asyncio.timeout(self.lock_wait):
+                    await stack.enter_async_context(self.sessions.lock(key))
+            except TimeoutError:
+                raise StoreUnavailable(
+                    f"conversation {key} is busy (waited {self.lock_wait:g} s)"
+                ) from None
+            yield
+
     async def reset(self, device: Device) -> None:
         """Forget the device's conversation."""
-        async with self.sessions.lock(device.id):
+        async with self._locked(device.id):
             await self.sessions.forget(device.id)
 
     async def _remember(self, device: Device, turn: Turn) -> None:
@@ -163,7 +177,7 @@ class Household:
     async def _move(
         self, session: Session, target: Device, language: str, prompt: SkillResponse
     ) -> Turn:
-        async with self.sessions.lock(target.id):
+        async with self._locked(target.id):
             other = await self.session_of(target)
             other.open(session.skill, session.state.copy())
             other.suspended.update(session.suspended)
