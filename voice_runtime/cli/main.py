@@ -40,20 +40,27 @@ def command_module(name: str) -> ModuleType:
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     """The parser; only the command named in `argv` gets its full arguments."""
     parser = argparse.ArgumentParser(prog="voice", description=__doc__)
-    parser.add_argument(
-        "--project",
-        type=Path,
-        default=None,
-        help="project directory with skills/, nlu_data/, models/ "
-        "(default: $VOICE_PROJECT or the current directory)",
-    )
+    add_project(parser, default=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = next((word for word in argv if word in COMMANDS), None)
     for name, (summary, _) in COMMANDS.items():
         command = sub.add_parser(name, help=summary, description=summary)
+        # also after the command (`voice train --project DIR`); SUPPRESS keeps a
+        # value given before the command when none is given after it
+        add_project(command, default=argparse.SUPPRESS)
         if name == chosen:
             command_module(name).add_arguments(command)
     return parser
+
+
+def add_project(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--project",
+        type=Path,
+        default=default,
+        help="project directory with skills/, nlu_data/, models/ "
+        "(default: $VOICE_PROJECT or the current directory); before or after the command",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

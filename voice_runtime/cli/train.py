@@ -6,7 +6,8 @@ import argparse
 
 from ..nlu.builtin import available_languages
 from ..nlu.train import train, training_data
-from .common import load_skills, project_of
+from ..skills.catalog import Catalog
+from .common import err, load_skills, project_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--lang",
         choices=["en", "zh"],
         action="append",
-        help="only this language (repeatable; default: all)",
+        help="only this language (repeatable; default: every language a skill speaks)",
     )
     parser.add_argument("--force", action="store_true", help="retrain even if up to date")
 
@@ -22,15 +23,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     project = project_of(args)
     catalog = load_skills(project)
+    spoken = skill_languages(catalog)
     for language in args.lang or available_languages(project.nlu_data_dir):
+        if not args.lang and language not in spoken:
+            # the built-in sentences alone make a model no skill would ever use
+            print(f"{language}: no skill speaks {language}, not trained")
+            continue
         data = training_data(project, catalog, language)
         print(
             f"{language}: {data.examples} training examples, fingerprint {data.fingerprint[:12]}",
             flush=True,
         )
-        state, seconds = train(project, data, force=args.force)
+        state, seconds = train(project, data, force=args.force, notify=err)
         if seconds == 0:
             print(f"{language}: model is up to date, nothing to train ({state.path})")
         else:
             print(f"{language}: trained in {seconds:.1f} s -> {state.path}")
     return 0
+
+
+def skill_languages(catalog: Catalog) -> set[str]:
+    """The languages the usable skills speak."""
+    return {language for skill in catalog.skills for language in skill.languages}

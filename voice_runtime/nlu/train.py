@@ -8,12 +8,13 @@ produced the model, so a stale model is never used silently.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from .compile import COMPILER_VERSION, TrainingData, compile_language
 
 MODEL_FILE = "model.tar.gz"
 MANIFEST_FILE = "manifest.json"
+LOCK_FILE = ".train.lock"
 
 
 @dataclass(frozen=True)
@@ -58,14 +60,48 @@ def model_state(project: Project, data: TrainingData) -> ModelState:
     return ModelState(data.language, model, True, "up to date")
 
 
-def train(project: Project, data: TrainingData, force: bool = False) -> tuple[ModelState, float]:
-    """Train if stale (or forced); return the new state and the seconds spent (0 if skipped)."""
+def train(
+    project: Project,
+    data: TrainingData,
+    force: bool = False,
+    notify: Callable[[str], None] = lambda message: None,
+) -> tuple[ModelState, float]:
+    """Train if stale (or forced); return the new state and the seconds spent (0 if skipped).
+
+    One training per model directory at a time, across processes: a second run waits
+    for the first (saying so through `notify`) and then finds the model up to date.
+    The model file is replaced atomically, and the manifest only once it is complete,
+    so a reader sees the old model with its manifest or the new one with its own.
+    """
     state = model_state(project, data)
     if state.current and not force:
         return state, 0.0
     directory = project.nlu_model_dir(data.language)
     directory.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
+    with _training_lock(directory, data.language, notify) as waited:
+        if waited or not force:  # another run may have just trained this very model
+            state = model_state(project, data)
+            if state.current:
+                return state, 0.0
+        started = time.monotonic()
+        _train_into(project, data, directory)
+        seconds = time.monotonic() - started
+        manifest = {
+            "compiler": COMPILER_VERSION,
+            "fingerprint": data.fingerprint,
+            "language": data.language,
+            "examples": data.examples,
+            "training_seconds": round(seconds, 1),
+            "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        _write_atomically(
+            directory / MANIFEST_FILE, (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
+        )
+        return model_state(project, data), seconds
+
+
+def _train_into(project: Project, data: TrainingData, directory: Path) -> None:
+    """Train with Rasa and put the finished archive at `directory/model.tar.gz`."""
     with tempfile.TemporaryDirectory(prefix="voice-train-") as tmp:
         work = Path(tmp)
         (work / "jieba").mkdir()
@@ -74,26 +110,64 @@ def train(project: Project, data: TrainingData, force: bool = False) -> tuple[Mo
         (work / "config.yml").write_text(config, "utf-8")
         (work / "nlu.yml").write_text(data.nlu, "utf-8")
         log = directory / "train.log"
-        # Rasa caches trained components in ./.rasa/cache by default: keep them in models/
-        os.environ["RASA_CACHE_DIRECTORY"] = str(project.models_dir / "rasa-cache")
+        # Rasa caches trained components in ./.rasa/cache by default: keep them in
+        # models/, one cache per language (the lock above serialises each language)
+        os.environ["RASA_CACHE_DIRECTORY"] = str(project.models_dir / "rasa-cache" / data.language)
         with _output_to(log):
             trained = _rasa_train(work)
         if trained is None or not Path(trained).exists():
             raise ModelError(f"Rasa training for '{data.language}' failed; see {log}")
-        tmp_model = directory / (MODEL_FILE + ".tmp")
-        _load_eagerly(Path(trained), tmp_model)
-        os.replace(tmp_model, directory / MODEL_FILE)
-    seconds = time.monotonic() - started
-    manifest = {
-        "compiler": COMPILER_VERSION,
-        "fingerprint": data.fingerprint,
-        "language": data.language,
-        "examples": data.examples,
-        "training_seconds": round(seconds, 1),
-        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    (directory / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
-    return model_state(project, data), seconds
+        handle, name = tempfile.mkstemp(dir=directory, prefix=f".{MODEL_FILE}.", suffix=".tmp")
+        os.close(handle)
+        partial = Path(name)
+        try:
+            _load_eagerly(Path(trained), partial)
+            _finish(partial)
+            # no manifest may vouch for the new model before its own is written
+            (directory / MANIFEST_FILE).unlink(missing_ok=True)
+            os.replace(partial, directory / MODEL_FILE)
+        finally:
+            partial.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _training_lock(directory: Path, language: str, notify: Callable[[str], None]) -> Iterator[bool]:
+    """Hold an exclusive flock on `directory/.train.lock`; yields whether it had to wait.
+
+    The kernel releases the lock when the process ends, however it ends, so a
+    crashed training never leaves a stale lock behind.
+    """
+    with open(directory / LOCK_FILE, "a+b") as handle:
+        waited = False
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            notify(f"{language}: another 'voice train' is training this model; waiting for it")
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            waited = True
+        try:
+            yield waited
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _write_atomically(target: Path, content: bytes) -> None:
+    """Write a file under a unique temporary name, then rename it into place."""
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+        _finish(Path(name))
+        os.replace(name, target)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def _finish(path: Path) -> None:
+    """Give a temporary file the usual permissions (mkstemp makes it 0600) and flush it to disk."""
+    path.chmod(0o644)
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
 
 
 def _rasa_train(work: Path) -> str | None:
