@@ -22,6 +22,7 @@ from .app import (
     WEBSOCKETS,
     ServerSettings,
     ServerStatus,
+    close_websocket,
     create_app,
 )
 from .protocol import error_json, push_json, turn_json
@@ -40,6 +41,7 @@ __all__ = [
     "WEBSOCKETS",
     "ServerSettings",
     "ServerStatus",
+    "close_websocket",
     "create_app",
     "error_json",
     "push_json",

@@ -60,6 +60,8 @@ logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 TURN_FIELDS = ("text", "language", "audio")
 STORE_RETRY_AFTER = 2
+SHUTDOWN_CODE = WSCloseCode.GOING_AWAY
+SHUTDOWN_REASON = "server shutting down"
 LOADING_RETRY_AFTER = 5
 
 
@@ -105,6 +107,7 @@ class ServerStatus:
     ready: bool = False
     languages: list[str] = field(default_factory=list)
     store_down: bool = False
+    stopping: bool = False
 
     def store_failed(self, error: Exception) -> None:
         if not self.store_down:
@@ -251,12 +254,30 @@ async def _queue(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _close_websockets(app: web.Application) -> None:
+    """Close every open WebSocket with 1001 "server shutting down".
+
+    aiohttp 3.9 quirk: `close()` from another task wakes the handler's `receive()`
+    first, and a handler that then returns gets its socket closed with 1000 and no
+    reason before this close is sent. So a WebSocket handler ends with
+    `await close_websocket(request.app, ws)`, which sends 1001 and the reason
+    while the server stops.
+    """
+    app[STATUS].stopping = True
     open_now: set[web.WebSocketResponse] = app[WEBSOCKETS]
     sockets = list(open_now)
     await asyncio.gather(
-        *(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down") for ws in sockets),
+        *(ws.close(code=SHUTDOWN_CODE, message=SHUTDOWN_REASON.encode()) for ws in sockets),
         return_exceptions=True,
     )
+
+
+async def close_websocket(app: web.Application, ws: web.WebSocketResponse) -> None:
+    """How a WebSocket handler closes its socket at its end: 1001 with the reason
+    while the server stops, else a normal close (nothing if already closed)."""
+    if app[STATUS].stopping:
+        await ws.close(code=SHUTDOWN_CODE, message=SHUTDOWN_REASON.encode())
+    else:
+        await ws.close()
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
