@@ -391,11 +391,15 @@ class _Converter:
                 fix = f"write {what}, or remove the '!!{tag}' tag"
             else:
                 fix = "put it in quotes if you mean it as text"
-            detail = f" ({exc})" if tag == "timestamp" and isinstance(exc, ValueError) else ""
+            detail = (
+                f" ({_one_line(str(exc))})"
+                if tag == "timestamp" and isinstance(exc, ValueError)
+                else ""
+            )
             self.report(
                 line,
                 column,
-                f"'{_shorten(raw)}' is not {what}{_one_line(detail)}; {fix}",
+                f"'{_shorten(raw)}' is not {what}{detail}; {fix}",
             )
             return raw
         if not isinstance(value, str | int | float | bool) and value is not None:
