@@ -295,18 +295,10 @@ class Stream:
                 await self.on_control(message.data)
             elif message.type == WSMsgType.BINARY:
                 await self.on_audio(message.data)
-            elif message.type == WSMsgType.CLOSING:
-                # The server is closing it (shutdown: 1001). Let that close go out
-                # before this handler returns, or aiohttp would close with 1000 first.
-                for _ in range(100):
-                    if self.ws.closed:
-                        break
-                    await asyncio.sleep(0.01)
-                return
             elif message.type == WSMsgType.ERROR:
                 log.info("stream of %s: %s", self.device.id, self.ws.exception())
                 return
-            elif message.type in (WSMsgType.CLOSE, WSMsgType.CLOSED):
+            else:  # CLOSE, CLOSING (the server closes it: shutdown), CLOSED
                 return
 
     async def on_control(self, data: str) -> None:
@@ -529,6 +521,7 @@ async def stream_handler(request: web.Request) -> web.StreamResponse:
         hub.unregister(device.id, ws)
         sockets.discard(ws)
         await stream.close()
+        await server.close_websocket(app, ws)  # 1001 with the reason while the server stops
     return ws
 
 
