@@ -642,3 +642,14 @@ def test_damaged_file_never_stops_the_others_loading(
     loaded = {s.id for s in catalog.skills}
     assert {p.stem for p in SHIPPED[1:3]} <= loaded
     assert set(catalog.skipped) <= {str(skills / "zz_damaged.yaml")}
+
+
+def test_control_character_position_counts_lines_as_yaml_does(tmp_path: Path) -> None:
+    """CRLF, NEL and U+2028 end lines in YAML; the reported line agrees with YAML's own."""
+    path = tmp_path / "crlf.yaml"
+    path.write_bytes('version: 1\r\nbrand: "a\u2028b"\r\n# 面包\x85x: \x1b\n'.encode())
+    _, diagnostics = parse_file(path)
+    assert str(diagnostics[0]).startswith(f"{path}:5:4: error: the file contains the control")
+    path.write_bytes("version: 1\r\nbrand: 面包".encode() + b"\xff\n")
+    _, diagnostics = parse_file(path)
+    assert str(diagnostics[0]).startswith(f"{path}:2:10: error: not UTF-8 text")

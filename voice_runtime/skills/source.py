@@ -7,6 +7,7 @@ and column. PyYAML's composer gives positions; this module keeps them.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import unicodedata
 from dataclasses import dataclass, field
@@ -135,8 +136,7 @@ def parse_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[Node | None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        line, column = _line_and_column(data[: exc.start].decode("utf-8", "replace"))
         return None, [
             Diagnostic(
                 file,
@@ -197,8 +197,7 @@ def _too_large(file: str, size: str, limit: int) -> Diagnostic:
 
 def _bad_character(file: str, text: str, exc: yaml.reader.ReaderError) -> Diagnostic:
     position = max(0, min(exc.position, len(text)))
-    line = text.count("\n", 0, position) + 1
-    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    line, column = _line_and_column(text[:position])
     character = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
     name = unicodedata.name(character, "") or _CONTROL_NAMES.get(ord(character[:1] or "?"), "")
     described = f"U+{ord(character[:1] or '?'):04X}" + (f" {name}" if name else "")
@@ -212,6 +211,13 @@ def _bad_character(file: str, text: str, exc: yaml.reader.ReaderError) -> Diagno
     )
 
 
+def _line_and_column(before: str) -> tuple[int, int]:
+    """The 1-based line and column just after `before`, with YAML's line breaks."""
+    lines = _LINE_BREAK.split(before)
+    return len(lines), len(lines[-1]) + 1
+
+
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 _CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "BACKSPACE", 0x1B: "ESC", 0x7F: "DEL"}
 
 
