@@ -424,10 +424,7 @@ def test_invalid_json(serve: Callable[[Handler], Service], client: BlockingServi
             {"speech": "hi", "card": {"title": "t", "text": "x", "url": "u"}},
             "invalid reply: card.url",
         ),
-        (
-            {"speech": "hi", "card": {"title": "t", "text": "x", "image": "ftp://e.com/a.png"}},
-            "invalid reply: card.image",
-        ),
+        ({"speech": "hi", "card": {"title": "t", "text": 3}}, "invalid reply: card.text"),
         ({"speech": "hi", "slots": {"dish": 3}}, "invalid reply: slots"),
         ({"speech": "hi", "slots": ["dish"]}, "invalid reply: slots"),
         (["speech", "hi"], "invalid reply: body"),
@@ -441,6 +438,16 @@ def test_invalid_reply(
 ) -> None:
     outcome = client.call(serve(json_reply(payload)).url, make_request(), SECRET)
     assert isinstance(outcome, ServiceFailure) and outcome.reason == reason, outcome
+
+
+def test_a_card_image_that_is_not_allowed_is_dropped_and_the_card_kept(
+    serve: Callable[[Handler], Service], client: BlockingServiceClient
+) -> None:
+    card = {"title": "t", "text": "x", "image": "ftp://e.com/a.png"}
+    outcome = client.call(
+        serve(json_reply({"speech": "hi", "card": card})).url, make_request(), SECRET
+    )
+    assert outcome == ServiceReply(speech="hi", card=Card("t", "x", None))
 
 
 def test_speech_of_2000_characters_and_null_optionals_are_valid(

@@ -5,12 +5,21 @@ device type, locale and the user's per-brand pseudonym, never the raw id),
 signs it with the brand's secret, awaits the aiohttp client, and returns what
 happened as a `ServiceResult` (no response: the skill's fallback is spoken). It
 never raises for anything the service, the network or the configuration does.
+
+Slot values a service returns are checked like the user's before the router
+sees them: the skill must declare the slot; a list slot's value must be one of
+its value ids, a number slot's a plain decimal number within the slot's minimum
+and maximum (kept as the router writes numbers: ``4``, ``2.5``), a time slot's a
+clock time ``H:MM`` or ``HH:MM`` (kept as ``9:30``). Anything else is dropped,
+with one log line per reply naming the dropped slots.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
+import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -19,8 +28,10 @@ from pathlib import Path
 from ..dialog.ports import ServiceResult
 from ..dialog.session import Session
 from ..dialog.turn import ServiceCall
-from ..skills.model import Service, Skill
+from ..nlu.numbers_base import format_number
+from ..skills.model import Service, Skill, Slot
 from .client import ServiceClient, ServiceReply, ServiceRequest, pseudonym
+from .policy import ascii_safe, display_url
 from .secrets import load_secret
 from .signing import ServiceError
 
@@ -28,6 +39,41 @@ logger = logging.getLogger(__name__)
 
 LOCALES = {"en": "en-US", "zh": "zh-CN"}
 SALT_ENV = "VOICE_USER_SALT"
+_NUMBER = re.compile(r"-?[0-9]{1,12}(?:\.[0-9]{1,6})?", re.ASCII)
+_CLOCK = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", re.ASCII)
+
+
+def slot_value(slot: Slot, value: str) -> str | None:
+    """`value` as the router would store it for `slot`, or None when it is not valid."""
+    if slot.type == "list":
+        return value if any(v.id == value for v in slot.values) else None
+    if slot.type == "time":
+        clock = _CLOCK.fullmatch(value)
+        return f"{int(clock.group(1))}:{clock.group(2)}" if clock else None
+    if not _NUMBER.fullmatch(value):
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        return None
+    if slot.minimum is not None and number < slot.minimum:
+        return None
+    if slot.maximum is not None and number > slot.maximum:
+        return None
+    return format_number(number if number % 1 else int(number))
+
+
+def checked_slots(skill: Skill, slots: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The service's slot values the skill accepts, and the names of those dropped."""
+    kept: dict[str, str] = {}
+    dropped: list[str] = []
+    for name, value in slots.items():
+        slot = skill.slots.get(name)
+        checked = slot_value(slot, value) if slot is not None else None
+        if checked is None:
+            dropped.append(name)
+        else:
+            kept[name] = checked
+    return kept, dropped
 
 
 def user_salt(models_dir: Path) -> bytes:
@@ -110,7 +156,16 @@ class ServiceCaller:
         elapsed = (time.perf_counter() - started) * 1000
         if isinstance(outcome, ServiceReply):
             call = ServiceCall(service.name, request.to_json(), "ok", elapsed)
-            return ServiceResult(call, outcome.to_response(), outcome.slots)
+            slots, dropped = checked_slots(skill, outcome.slots)
+            if dropped:
+                logger.warning(
+                    "service reply slots dropped: skill=%s url=%s slots=%s reason=not a value "
+                    "the skill's slot accepts",
+                    ascii_safe(skill.id),
+                    display_url(self.url_of(service)),
+                    ",".join(ascii_safe(name[:64]) for name in dropped[:20]),
+                )
+            return ServiceResult(call, outcome.to_response(), slots)
         return ServiceResult(ServiceCall(service.name, request.to_json(), outcome.reason, elapsed))
 
     async def close(self) -> None:

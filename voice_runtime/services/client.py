@@ -6,7 +6,19 @@ it returns a `ServiceReply` or a `ServiceFailure` whose `reason` is one of
 ``refused url`` · ``circuit open`` · ``timeout`` · ``connection`` ·
 ``http <status>`` · ``invalid json`` · ``invalid reply: <field>``
 
-and logs each failure as one line, so the caller can speak its fallback.
+and logs each failure as one line, so the caller can speak its fallback. Log
+lines and failure details never show a URL's user info, query or fragment.
+
+Replies are cleaned before anything reaches a device or a terminal: control
+characters (C0, C1, DEL), lone surrogates and format characters (bidi overrides
+and isolates, U+200E/F, U+061C, zero-width spaces, BOM; only the joiners U+200C
+and U+200D are kept) are removed from speech and card texts, line breaks and
+tabs become spaces and runs of spaces one; texts stay within their limits. A
+card image must be an ``https:`` URL (``http:`` too in development, when private
+services are allowed) that the address policy allows; any other image is
+dropped and the card kept without it (one log line). Slot values with control
+or format characters are dropped the same way; `ServiceCaller` then checks the
+rest against the skill's slots.
 `timeout` bounds the whole call, the one retry included. Only connection errors
 that happen before a response arrives are retried (once); timeouts and HTTP
 errors are not. Redirects are not followed (a redirect could leave the policy).
@@ -15,23 +27,26 @@ errors are not. Redirects are not followed (a redirect could leave the policy).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
 import logging
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import aiohttp
+import yarl
 
 from ..dialog.turn import SkillResponse
 from ..skills.model import Card
 from .breaker import CircuitBreaker
-from .policy import PolicyResolver, RefusedAddressError, ServicePolicy
+from .policy import PolicyConnector, RefusedAddressError, ServicePolicy, ascii_safe, display_url
 from .signing import ServiceError, sign
 
 logger = logging.getLogger(__name__)
@@ -40,6 +55,8 @@ PROTOCOL_VERSION = 1
 MAX_SPEECH = 2000
 MAX_CARD_TEXT = 2000
 MAX_SLOT_TEXT = 200
+MAX_SLOT_NAME = 64
+MAX_IMAGE_URL = 2048
 MAX_REPLY_BYTES = 64 * 1024
 USER_AGENT = "voice-runtime-services/1"
 
@@ -84,6 +101,8 @@ class ServiceReply:
     speech: str
     card: Card | None = None
     slots: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = field(default=(), compare=False)
+    """What cleaning dropped (a card image, slot values), one phrase each, for the log."""
 
     @property
     def ok(self) -> Literal[True]:
@@ -117,13 +136,37 @@ class InvalidReplyError(ValueError):
         self.detail = detail
 
 
+_SPACES = frozenset("\t\n\v\f\r\x1c\x1d\x1e\x1f\x85\u2028\u2029")
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def is_unsafe_char(char: str) -> bool:
+    """A character that must not reach speech, a card or a terminal: a control
+    (Cc), a lone surrogate (Cs), a line or paragraph separator, or a format
+    character (Cf: bidi controls, zero-width spaces, BOM) other than the joiners."""
+    category = unicodedata.category(char)
+    if category in ("Cc", "Cs", "Zl", "Zp"):
+        return True
+    return category == "Cf" and char not in _JOINERS
+
+
+def clean_text(text: str) -> str:
+    """`text` without unsafe characters; line breaks and tabs as spaces, runs of
+    whitespace as one space, no leading or trailing space."""
+    kept = [" " if c in _SPACES else c for c in text if c in _SPACES or not is_unsafe_char(c)]
+    return " ".join("".join(kept).split())
+
+
 def _text(data: Mapping[str, Any], key: str, where: str, limit: int) -> str:
     value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
         raise InvalidReplyError(where, "must be a non-empty string")
     if len(value) > limit:
         raise InvalidReplyError(where, f"longer than {limit} characters ({len(value)})")
-    return value
+    cleaned = clean_text(value)
+    if not cleaned:
+        raise InvalidReplyError(where, "must be a non-empty string")
+    return cleaned
 
 
 def _reject_unknown(data: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
@@ -134,7 +177,26 @@ def _reject_unknown(data: Mapping[str, Any], allowed: tuple[str, ...], prefix: s
             )
 
 
-def _card(data: object) -> Card | None:
+def image_refusal(image: object, policy: ServicePolicy) -> str | None:
+    """Why a card image URL may not reach a device (a phrase), or None when it may.
+
+    Allowed: an ``https:`` URL (``http:`` only when `policy` allows private
+    services, i.e. in development) of at most 2048 characters, with no user info,
+    no spaces or control characters, whose host the address policy allows.
+    """
+    if not isinstance(image, str):
+        return f"must be a URL string, not {type(image).__name__}"
+    if len(image) > MAX_IMAGE_URL:
+        return f"longer than {MAX_IMAGE_URL} characters"
+    problem = policy.problem(image, query_credentials=False)
+    if problem is not None:
+        return problem
+    if urlsplit(image).scheme != "https" and not policy.allow_private:
+        return "must be an https URL (http only in development)"
+    return None
+
+
+def _card(data: object, policy: ServicePolicy, notes: list[str]) -> Card | None:
     if data is None:
         return None
     if not isinstance(data, dict):
@@ -142,9 +204,11 @@ def _card(data: object) -> Card | None:
     _reject_unknown(data, ("title", "text", "image"), "card.")
     image = data.get("image")
     if image is not None:
-        parts = urlsplit(image) if isinstance(image, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-            raise InvalidReplyError("card.image", "must be an http(s) URL")
+        why = image_refusal(image, policy)
+        if why is not None:
+            shown = display_url(image) if isinstance(image, str) else type(image).__name__
+            notes.append(f"card image {shown!r} dropped: {why}")
+            image = None
     return Card(
         title=_text(data, "title", "card.title", MAX_CARD_TEXT),
         text=_text(data, "text", "card.text", MAX_CARD_TEXT),
@@ -152,32 +216,46 @@ def _card(data: object) -> Card | None:
     )
 
 
-def _slots(data: object) -> dict[str, str]:
+def _slots(data: object, notes: list[str]) -> dict[str, str]:
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise InvalidReplyError("slots", "must be an object of strings")
+    kept: dict[str, str] = {}
     for key, value in data.items():
         if not key or not isinstance(value, str) or len(value) > MAX_SLOT_TEXT:
             raise InvalidReplyError(
-                "slots", f"{key!r} must map to a string of at most {MAX_SLOT_TEXT} characters"
+                "slots",
+                f"{ascii_safe(key[:MAX_SLOT_NAME])!r} must map to a string of at most "
+                f"{MAX_SLOT_TEXT} characters",
             )
-    return dict(data)
+        if len(key) > MAX_SLOT_NAME or any(is_unsafe_char(c) for c in key + value):
+            shown = ascii_safe(key[:MAX_SLOT_NAME])
+            notes.append(f"slot {shown!r} dropped: control or format characters, or a long name")
+            continue
+        kept[key] = value
+    return kept
 
 
-def parse_reply(data: object) -> ServiceReply:
-    """Validate a decoded JSON reply; raises `InvalidReplyError`.
+def parse_reply(data: object, policy: ServicePolicy | None = None) -> ServiceReply:
+    """Validate and clean a decoded JSON reply; raises `InvalidReplyError`.
 
     Schema: ``{"speech": str (1..2000 chars), "card"?: {"title": str, "text": str,
-    "image"?: http(s) URL}, "slots"?: {str: str}}``; unknown fields are rejected,
-    ``null`` means absent for the optional ones.
+    "image"?: URL}, "slots"?: {str: str (at most 200 chars)}}``; unknown fields are
+    rejected, ``null`` means absent for the optional ones. Texts are cleaned
+    (`clean_text`; empty after cleaning is invalid); a card image `policy`
+    refuses (default: the production policy) is dropped, and so are slot values
+    with unsafe characters; `ServiceReply.notes` says what was dropped.
     """
     if not isinstance(data, dict):
         raise InvalidReplyError("body", f"must be a JSON object, not {type(data).__name__}")
     _reject_unknown(data, ("speech", "card", "slots"), "")
+    checked = policy if policy is not None else ServicePolicy()
+    notes: list[str] = []
     speech = _text(data, "speech", "speech", MAX_SPEECH)
-    card = _card(data.get("card"))
-    return ServiceReply(speech=speech, card=card, slots=_slots(data.get("slots")))
+    card = _card(data.get("card"), checked, notes)
+    slots = _slots(data.get("slots"), notes)
+    return ServiceReply(speech=speech, card=card, slots=slots, notes=tuple(notes))
 
 
 def pseudonym(user_id: str, brand_secret_or_salt: bytes | str, brand_id: str) -> str:
@@ -205,24 +283,46 @@ class _RetryableError(Exception):
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return ascii_safe(" ".join(text.split()))
 
 
 def _loggable(url: str) -> str:
-    """The URL without query or fragment (they may carry tokens)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    """The URL without user info, query or fragment (they may carry secrets)."""
+    return display_url(url)
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` (an error message) with `url`'s user info, password and query removed.
+
+    Error messages of aiohttp and yarl may quote the URL, raw or normalised.
+    """
+    try:
+        parts = urlsplit(url)
+        secrets = [parts.password or "", parts.query, parts.fragment, parts.username or ""]
+    except ValueError:
+        secrets = []
+    forms = [url]
+    with contextlib.suppress(ValueError, TypeError, UnicodeError):
+        forms.append(str(yarl.URL(url)))
+    for form in forms:
+        text = text.replace(form, display_url(url))
+    for secret in secrets:
+        for variant in {secret, unquote(secret)}:
+            if len(variant) >= 3:
+                text = text.replace(variant, "…")
+    return text
 
 
 def _log_failure(url: str, request: ServiceRequest, failure: ServiceFailure) -> ServiceFailure:
+    clean = ServiceFailure(failure.reason, _one_line(scrub(failure.detail, url))[:500])
     logger.warning(
         "service call failed: skill=%s url=%s reason=%s detail=%s",
-        request.skill_id,
+        ascii_safe(request.skill_id),
         _loggable(url),
-        failure.reason,
-        _one_line(failure.detail),
+        clean.reason,
+        clean.detail,
     )
-    return failure
+    return clean
 
 
 class ServiceClient:
@@ -265,8 +365,7 @@ class ServiceClient:
             if self._loop is not loop:
                 raise ServiceError("ServiceClient used from another event loop; make one per loop")
             return self._session
-        resolver = None if self.policy.allow_private else PolicyResolver(self.policy)
-        connector = aiohttp.TCPConnector(resolver=resolver, limit=32, enable_cleanup_closed=False)
+        connector = PolicyConnector(self.policy, limit=32, enable_cleanup_closed=False)
         self._session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=None),  # the call's own deadline applies
@@ -319,7 +418,14 @@ class ServiceClient:
             if not settled:  # cancelled by the caller: not the service's fault
                 breaker.release()
         if isinstance(outcome, ServiceFailure):
-            _log_failure(url, request, outcome)
+            return _log_failure(url, request, outcome)
+        for note in outcome.notes:
+            logger.warning(
+                "service reply cleaned: skill=%s url=%s %s",
+                ascii_safe(request.skill_id),
+                _loggable(url),
+                _one_line(note),
+            )
         return outcome
 
     async def _call(
@@ -335,7 +441,7 @@ class ServiceClient:
                     logger.info(
                         "service %s: connection failed (%s), retrying once",
                         _loggable(url),
-                        _one_line(str(first)),
+                        _one_line(scrub(str(first), url)),
                     )
                 try:
                     return await self._attempt(session, url, request, body, secret)
@@ -387,7 +493,7 @@ class ServiceClient:
         except (ValueError, RecursionError) as error:
             return ServiceFailure("invalid json", _one_line(str(error))[:200])
         try:
-            return parse_reply(data)
+            return parse_reply(data, self.policy)
         except InvalidReplyError as error:
             return ServiceFailure(f"invalid reply: {error.field}", error.detail)
 

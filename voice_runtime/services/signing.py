@@ -12,13 +12,18 @@ Every request the assistant sends to a brand service carries three headers:
 
 `verify` is what a brand runs on its side. It uses the standard library only;
 to copy it into a service, take `verify`, `_header`, the four constants
-(headers, ``v1``) and a ``class SignatureError(Exception)``.
+(headers, ``v1``), ``import math`` and a ``class SignatureError(Exception)``.
+
+An empty secret is refused on both sides (`sign` raises `ServiceError`,
+`verify` raises `SignatureError`): a brand whose secret is missing from its
+configuration must not accept requests anyone can sign.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import time
 from collections.abc import Mapping
 
@@ -47,6 +52,8 @@ def sign(body: bytes, secret: bytes, timestamp: int, *, skill: str | None = None
 
     `skill`, when given, adds the ``X-Voice-Skill`` header.
     """
+    if not secret:
+        raise ServiceError("cannot sign with an empty secret")
     headers = {
         TIMESTAMP_HEADER: str(int(timestamp)),
         SIGNATURE_HEADER: f"{SIGNATURE_VERSION}={_mac(body, secret, int(timestamp))}",
@@ -88,7 +95,11 @@ def verify(
     - ``stale request: timestamp is N s old`` / ``... N s in the future``, when
       the timestamp is more than `tolerance` seconds (default 300, 5 minutes)
       away from `now` (default: the current time); this bounds replays;
-    - ``signature mismatch`` (wrong secret, or the body or timestamp changed).
+    - ``signature mismatch`` (wrong secret, or the body or timestamp changed);
+    - ``empty secret ...`` when `secret` is empty (a missing configuration must
+      never accept requests signed with an empty key), and ``invalid clock ...``
+      when `now` or `tolerance` is not a finite number (NaN would pass any
+      freshness check).
 
     The expected signature is ``"v1=" + hex(HMAC_SHA256(secret, f"{timestamp}." + body))``,
     compared in constant time (`hmac.compare_digest`).
@@ -102,6 +113,13 @@ def verify(
         except SignatureError as error:
             raise web.HTTPUnauthorized(text=str(error))
     """
+    if not secret:
+        raise SignatureError("empty secret: refusing every request until the secret is set")
+    current = time.time() if now is None else now
+    if not isinstance(current, int | float) or not math.isfinite(current):
+        raise SignatureError(f"invalid clock: now must be a finite number, not {current!r}")
+    if not isinstance(tolerance, int | float) or not math.isfinite(tolerance) or tolerance < 0:
+        raise SignatureError("invalid clock: tolerance must be a finite number >= 0")
     raw_timestamp = _header(headers, TIMESTAMP_HEADER)
     if raw_timestamp is None:
         raise SignatureError(f"missing header {TIMESTAMP_HEADER}")
@@ -124,7 +142,6 @@ def verify(
             f"malformed {SIGNATURE_HEADER}: expected 'v1=' and 64 hex digits"
         ) from None
 
-    current = time.time() if now is None else now
     age = current - timestamp
     if age > tolerance:
         raise SignatureError(f"stale request: timestamp is {age:.0f} s old (limit {tolerance} s)")

@@ -300,9 +300,21 @@ class _Checker(ShapeChecker):
         url = self.text(node, f"{what} url")
         if url is None:
             return None
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(url)
+            scheme, host = parts.scheme, parts.hostname
+        except ValueError:
+            scheme, host = "", None
+        if scheme not in ("http", "https") or not host:
             self.report(node, f"{what} url must start with https:// (or http://) and name a host")
+            return None
+        # The address rule as in development: private and loopback hosts depend on
+        # where the assistant runs (checked when calling), everything else is refused here.
+        from ..services.policy import ServicePolicy
+
+        problem = ServicePolicy(allow_private=True).problem(url)
+        if problem is not None:
+            self.report(node, f"{what} url is refused: {problem}")
             return None
         return url
 
