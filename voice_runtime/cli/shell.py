@@ -141,27 +141,53 @@ def converse(
 
 
 def print_turn(turn: Turn, out: TextIO) -> None:
-    """The readable form of a turn."""
-    out.write(f"> {turn.text}\n")
-    how = f", {turn.nlu.source}" if turn.nlu is not None else ""
-    out.write(f"  intent    {turn.intent}  ({turn.confidence:.2f}, {turn.language}{how})\n")
+    """The readable form of a turn, one line per field whatever the texts hold.
+
+    Every text (the user's, the model's, a service's) is shown terminal-safe:
+    control characters (ESC, BEL, NUL, line breaks, C1), lone surrogates, line
+    separators and format characters (bidi overrides, zero-width) are written as
+    visible escapes (``\\x1b``, ``\\n``, ``\\u202e``), so no text can move the
+    cursor, set the terminal title or forge another line.
+    """
+
+    import unicodedata
+
+    def safe(value: object) -> str:
+        text = str(value)
+        if text.isprintable():
+            return text
+        return "".join(
+            c if c.isprintable() or unicodedata.category(c) == "Zs" else ascii(c)[1:-1]
+            for c in text
+        )
+
+    out.write(f"> {safe(turn.text)}\n")
+    how = f", {safe(turn.nlu.source)}" if turn.nlu is not None else ""
+    out.write(
+        f"  intent    {safe(turn.intent)}  ({turn.confidence:.2f}, {safe(turn.language)}{how})\n"
+    )
     if turn.nlu is not None and turn.nlu.entities:
-        found = ", ".join(f"{e.entity}={e.value} ({e.text!r})" for e in turn.nlu.entities)
+        found = ", ".join(
+            f"{safe(e.entity)}={safe(e.value)} ({safe(repr(e.text))})" for e in turn.nlu.entities
+        )
         out.write(f"  entities  {found}\n")
     if turn.slots:
-        out.write("  slots     " + ", ".join(f"{k}={v}" for k, v in turn.slots.items()) + "\n")
-    out.write(f"  skill     {turn.skill or '-'}\n")
+        shown = ", ".join(f"{safe(k)}={safe(v)}" for k, v in turn.slots.items())
+        out.write(f"  slots     {shown}\n")
+    out.write(f"  skill     {safe(turn.skill or '-')}\n")
     waiting = turn.state.get("waiting_for")
     if waiting:
-        out.write(f"  waiting   {waiting}\n")
+        out.write(f"  waiting   {safe(waiting)}\n")
     if turn.service is not None:
         call = turn.service
-        out.write(f"  service   {call.service}: {call.outcome} ({call.elapsed_ms:.1f} ms)\n")
-    out.write(f"  answer    {turn.response.speech}\n")
+        out.write(
+            f"  service   {safe(call.service)}: {safe(call.outcome)} ({call.elapsed_ms:.1f} ms)\n"
+        )
+    out.write(f"  answer    {safe(turn.response.speech)}\n")
     card = turn.response.card
     if card is not None:
-        image = f" [{card.image}]" if card.image else ""
-        out.write(f"  card      {card.title}: {card.text}{image}\n")
+        image = f" [{safe(card.image)}]" if card.image else ""
+        out.write(f"  card      {safe(card.title)}: {safe(card.text)}{image}\n")
     out.flush()
 
 
