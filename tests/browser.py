@@ -142,7 +142,8 @@ class Page:
 class Browser:
     """A headless Chromium process with its own temporary profile."""
 
-    def __init__(self, executable: str | None = None) -> None:
+    def __init__(self, executable: str | None = None, fake_microphone: Path | None = None) -> None:
+        """`fake_microphone`: a WAV file the browser's microphone plays (once)."""
         found = executable or chromium_path()
         if found is None:
             raise FileNotFoundError("chromium is not installed (apt-get install -y chromium)")
@@ -152,11 +153,18 @@ class Browser:
         self.port = 0
         self.session: aiohttp.ClientSession | None = None
         self.pages: list[Page] = []
+        self.fake_microphone = fake_microphone
 
     async def start(self, timeout: float = 30.0) -> Browser:
+        microphone = (
+            [f"--use-file-for-fake-audio-capture={self.fake_microphone}%noloop"]
+            if self.fake_microphone is not None
+            else []
+        )
         self.process = subprocess.Popen(
             [
                 self.executable,
+                *microphone,
                 "--headless=new",
                 "--no-sandbox",
                 "--disable-gpu",
