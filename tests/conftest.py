@@ -74,7 +74,6 @@ def assistant(
     caller = service_caller(demo_services.base)
     assistant = Assistant(catalog, NluEngine(project, catalog, auto_train=True), services=caller)
     yield assistant
-    assistant.run(caller.close())
     assistant.close()
 
 

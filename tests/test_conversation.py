@@ -199,8 +199,6 @@ def router(
 
 
 def close_router(router: Assistant) -> None:
-    assert isinstance(router.conversation.services, ServiceCaller)
-    router.run(router.conversation.services.close())
     router.close()
 
 

@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     household = build_household(args)
     turn = spoken_turn_sync(household, local_device(language=language), transcript.text, language)
+    household.close()
     if args.out is not None:
         sentences = list(speech_audio(Speaker(), turn.response.speech, language))
         first = sentences[0]

@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
                 describe(heard, sys.stdout)
     finally:
         source.close()
+        household.close()
     return 0
 
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..dialog.dialogtest import DialogResult, dialog_files, load_dialogs, run_dialog
-from .common import add_demo_services, build_assistant, project_of
+from .common import add_demo_services, build_assistant, err, project_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,17 +18,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show passing turns too")
     add_demo_services(parser)
+    parser.add_argument(
+        "--no-demo-services",
+        action="store_true",
+        help="call the services the skills name even when dialogs expect a service answer",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     paths = args.paths or [project_of(args).root / "tests" / "dialogs"]
     dialogs = [d for f in dialog_files(paths) for d in load_dialogs(f)]
+    if not args.no_demo_services and not args.demo_services and any(
+        d.calls_services for d in dialogs
+    ):
+        err("(dialogs expect brand service answers: the example brands' services run on loopback)")
+        args.demo_services = True
     assistant = build_assistant(args)
     failed = 0
     for dialog in dialogs:
         result = run_dialog(assistant, dialog)
         failed += not result.passed
         print(report(result, args.verbose), flush=True)
+    assistant.close()
     print(f"{len(dialogs) - failed} passed, {failed} failed, {len(dialogs)} dialogs")
     return 1 if failed else 0
 

@@ -73,6 +73,14 @@ class Dialog:
     language: str | None
     turns: tuple[Expectation, ...]
 
+    @property
+    def calls_services(self) -> bool:
+        """Whether a turn expects a brand service to answer (so one must be running)."""
+        return any(
+            t.check_service and t.service is not None and t.service.get("outcome", "ok") == "ok"
+            for t in self.turns
+        )
+
 
 @dataclass(frozen=True)
 class TurnResult:

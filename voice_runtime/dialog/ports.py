@@ -48,3 +48,6 @@ class ServiceGateway(Protocol):
         session: Session,
         language: str,
     ) -> ServiceResult: ...
+
+    async def close(self) -> None:
+        """Release connections (on the loop the calls ran on)."""

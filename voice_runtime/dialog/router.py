@@ -31,6 +31,8 @@ UNDOABLE = ("repeat", "go_back", "help", "rephrase", "fallback", "reprompt")
 FOLLOW_UP_OVERRIDE = 0.8
 # While a question is pending, a command (stop, help, ...) this sure wins over an answer.
 CONTROL_OVER_ANSWER = 0.8
+# ... and a request for another skill's intent with a value of its own this sure leaves it.
+LEAVE_QUESTION = 0.9
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,11 @@ class Assistant:
         return self._runner.run(coroutine)
 
     def close(self) -> None:
-        """Close the loop `run` uses (the next `run` opens a new one)."""
+        """Close the brand service connections and the loop `run` uses (synchronous callers)."""
         if self._runner is not None:
+            services = self.conversation.services
+            if services is not None:
+                self._runner.run(services.close())
             self._runner.close()
             self._runner = None
 
@@ -247,15 +252,20 @@ class Assistant:
         self, nlu: NluResult, current: Skill, session: Session, named: Skill | None
     ) -> bool:
         """While a skill waits for an answer, only a clear request leaves the question:
-        another intent of the same skill, or one that names another skill (opening a
-        skill by name is handled before)."""
+        another intent of the same skill, one that names another skill (opening a skill
+        by name is handled before), or a sure request for another skill's intent that
+        carries a value of that skill ("我想学做蛋糕" during a sleep timer's "Shall I?").
+        A bare value ("twenty") is an answer, never a new request."""
         top = nlu.intent
         if top.confidence < self.settings.threshold or "." not in top.name:
             return False
         if top.name.startswith(f"{current.id}."):
             return top.name != current.qualified(session.state.intent or "")
-        return named is not None and named.id != current.id
-
+        if named is not None and named.id != current.id:
+            return True
+        other = top.name.partition(".")[0]
+        carries_value = any(e.entity.startswith(f"{other}.") for e in nlu.entities)
+        return carries_value and top.confidence >= LEAVE_QUESTION
     async def follow_up(self, nlu: NluResult, current: Skill, session: Session) -> Outcome | None:
         """ "How about cookies?": the intent in progress again, with a new slot value."""
         state = session.state

@@ -206,11 +206,11 @@ class Household:
 
     def close(self) -> None:
         """Close the store and the brand service client (synchronous callers)."""
-        self.run(self.aclose())
+        self.run(self.sessions.close())
         self.assistant.close()
 
     async def aclose(self) -> None:
+        """Close the store and the brand service client (on the loop that used them)."""
         await self.sessions.close()
-        close = getattr(self.assistant.conversation.services, "close", None)
-        if close is not None:
-            await close()
+        if self.assistant.conversation.services is not None:
+            await self.assistant.conversation.services.close()
