@@ -240,21 +240,33 @@ def _command(
 
 
 def _save(path: Path | None, language: str | None, turns: list[Turn], out: TextIO) -> None:
-    """Write the turns since the last /reset as a dialog test `voice test` replays."""
+    """Write the turns since the last /reset as a dialog test `voice test` replays.
+
+    The file appears whole or not at all (written beside it, then renamed), and an
+    existing file is never replaced."""
     if path is None or path.suffix not in (".yaml", ".yml"):
         err("! usage: /save FILE.yaml")
-    elif not turns:
+        return
+    if not turns:
         err("! nothing to save yet: say something first")
-    elif path.exists():
+        return
+    if "\x00" in str(path) or len(path.name.encode()) > 200:
+        err("! cannot save there: choose a shorter file name without control characters")
+        return
+    text = recorded_dialog(turns, language, f"recorded in voice shell ({path.stem})")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, "utf-8")
+        os.link(temporary, path)  # fails if the file exists: never replaces one
+    except FileExistsError:
         err(f"! {path} exists; choose another name")
-    else:
-        text = recorded_dialog(turns, language, f"recorded in voice shell ({path.stem})")
-        try:
-            path.write_text(text, "utf-8")
-        except OSError as exc:
-            err(f"! cannot write {path}: {exc.strerror}")
-            return
-        out.write(f"saved {len(turns)} turn(s) to {path}; replay with: voice test {path}\n")
+        return
+    except OSError as exc:
+        err(f"! cannot write {path}: {exc.strerror or exc}")
+        return
+    finally:
+        temporary.unlink(missing_ok=True)
+    out.write(f"saved {len(turns)} turn(s) to {path}; replay with: voice test {path}\n")
 
 
 class Voice:
