@@ -26,6 +26,18 @@ _ZH = [
         r"^(?:请|帮我)?(?:转|切|切换|换|移|投|传)(?:到|去)(?P<device>.+?)上?(?:继续|去)?(?:吧)?$"
     ),
 ]
+# What the recognisers should expect people to say (their bias and phrase lists).
+EXAMPLES = {
+    "en": [
+        f"{verb} {where}"
+        for verb in ("continue on", "move this to", "carry on on")
+        for where in ("the tv", "the living room tv", "my phone", "the speaker", "the car")
+    ],
+    "zh": [
+        *(f"在{where}上继续" for where in ("电视", "客厅电视", "手机", "音箱", "车")),
+        *(f"转到{where}上" for where in ("电视", "手机", "音箱")),
+    ],
+}
 TYPE_WORDS = {
     "tv": ("tv", "television", "telly", "big screen", "电视", "大屏"),
     "phone": ("phone", "mobile", "手机"),

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import InputError, ModelError
+from ..household import handoff
 from ..nlu.builtin import load_builtin
 from ..project import Project
 from ..skills.model import Skill
@@ -125,7 +126,7 @@ def command_phrases(
     found = dict.fromkeys(p.strip() for p in phrases or () if p.strip())
     if skills or not found:
         builtin = load_builtin(project.nlu_data_dir, language)
-        found.update(dict.fromkeys(skill_sentences(skills, builtin)))
+        found.update(dict.fromkeys(skill_sentences(skills, builtin, handoff.EXAMPLES[language])))
     found.pop("", None)
     if not found:
         raise ModelError(

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..audio.wav import Audio
 from ..errors import ModelError
+from ..household import handoff
 from ..languages import LANGUAGE_NAMES
 from ..nlu.builtin import load_builtin
 from ..project import Project
@@ -71,6 +72,7 @@ def bias_for(
         for carrier in builtin.open_skill[:3]
     ]
     extra += answer_phrases(skills, language)
+    extra += handoff.EXAMPLES.get(language, [])  # "continue on the TV"
     return compile_bias(skills, builtin, project.models_dir / "bias" / language, extra=extra)
 
 
