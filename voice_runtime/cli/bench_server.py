@@ -1,19 +1,19 @@
 """`voice bench server`: the household server under load, beside `rasa run` on the same model.
 
-One run starts, on free loopback ports, `voice serve` (devices registered in a
-temporary SQLite database) and `rasa run --enable-api` (the same NLU model).
-N concurrent devices then send T sentences each: to Rasa's `POST /model/parse`
-and, interleaved in blocks, as whole text turns to `POST /v1/turns`; then the
-devices stream espeak-ng speech over `GET /v1/stream` (20 ms PCM frames, real
-time by default). Latency is from request to answer (for speech: from the
-client's `end` to the server's `turn` message). Last, a second server with a
-small queue gets several times the devices at once: it must refuse with 503 and
-Retry-After, and fail in no other way.
+One run starts, on free loopback ports, `voice serve` (its devices registered in
+a temporary SQLite database) and `rasa run --enable-api` on the same NLU model.
+N concurrent devices send T sentences each, back to back: to Rasa's
+`POST /model/parse` and, alternating in blocks, as whole turns to
+`POST /v1/turns`. Then every device streams espeak-ng speech over
+`GET /v1/stream` (20 ms PCM frames, real time by default), timed from the
+client's `end` to the server's `turn` message. Last, a second `voice serve`
+with a small queue gets several times the devices at once: it must answer or
+refuse with 503 and Retry-After, and fail in no other way.
 
-Rasa loads a copy of the model with DIET's `run_eagerly` reset to Rasa's own
-default (`voice train` sets it for fast loading, and `voice` switches prediction
-back to a traced graph after loading; plain `rasa run` would predict eagerly,
-several times slower), so Rasa's parse is measured at its best.
+Rasa loads a copy of the model with DIET's `run_eagerly` back at Rasa's
+default: `voice train` sets it for fast loading and `voice` predicts with a
+traced graph once loaded, while plain `rasa run` would predict eagerly, several
+times slower. So Rasa's parse is measured at its best (it starts slower).
 """
 
 from __future__ import annotations
@@ -42,67 +42,46 @@ from ..project import Project
 from .bench_speech import espeak, percentile
 from .common import project_of
 
-OVERLOAD_FACTOR = 4
+OVERLOAD_FACTOR = 4  # devices of the overload run, per device of the main run
 OVERLOAD_TURNS = 5
-OVERLOAD_QUEUE = 4
-BLOCKS = 2  # rasa and voice text turns alternate in this many blocks (shared-machine noise)
+BLOCKS = 2  # rasa parses and voice text turns alternate in this many blocks
 FRAME_MS = 20
 RATE = 16000
-REQUEST_TIMEOUT = 60.0
-RASA_START_TIMEOUT = 300.0
-VOICE_START_TIMEOUT = 180.0
+TIMEOUT = 60.0  # seconds a request may take before it counts as an error
+START_TIMEOUT = 300.0
+UNLIMITED_RATE = ["--rate", "100000", "--burst", "100000"]  # closed-loop devices, not abuse
 AUDIO_COMMANDS = ["open baking class", "what is the next lesson", "open car viewing", "help"]
 TARGET_THROUGHPUT = 0.8
 TARGET_TAIL = 3.0
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of `voice bench server` (next to bench's own --lang)."""
-    parser.add_argument(
-        "--devices", type=int, default=50, help="server: concurrent devices (default 50)"
-    )
-    parser.add_argument(
-        "--turns", type=int, default=20, help="server: text turns (and Rasa parses) per device"
-    )
-    parser.add_argument(
-        "--audio-turns",
-        type=int,
-        default=3,
-        help="server: streamed speech turns per device (after one untimed warm-up turn)",
-    )
-    parser.add_argument("--workers", type=int, default=1, help="server: `voice serve --workers`")
-    parser.add_argument(
-        "--speed",
-        type=float,
-        default=1.0,
-        help="server: audio pace, 1 = real time, 2 = twice as fast, 0 = as fast as possible",
-    )
-    parser.add_argument(
-        "--overload-queue",
-        type=int,
-        default=OVERLOAD_QUEUE,
-        help=f"server: --max-queue of the overload run ({OVERLOAD_FACTOR}x the devices; "
-        "0 skips it)",
-    )
-
-
-# -- results --------------------------------------------------------------------------------
+    """The options of `voice bench server` (besides bench's own --lang)."""
+    add = parser.add_argument
+    add("--devices", type=int, default=50, help="server: concurrent devices (default 50)")
+    add("--turns", type=int, default=20, help="server: text turns (and Rasa parses) per device")
+    add("--audio-turns", type=int, default=3, help="server: timed speech turns per device")
+    add("--workers", type=int, default=1, help="server: `voice serve --workers` (>1 needs Redis)")
+    add("--redis", metavar="URL", help="server: Redis for --workers > 1 ($VOICE_REDIS_URL)")
+    add("--speed", type=float, default=1.0, help="server: audio pace (1 real time, 0 no pause)")
+    add("--overload-queue", type=int, default=4, help="server: --max-queue of the overload run")
 
 
 @dataclass
 class Result:
-    """The requests of one kind: latencies of the answered ones, failures by kind."""
+    """Requests of one kind: latencies of those answered, failures by kind."""
 
     name: str
     latencies: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
-    wall: float = 0.0  # seconds of load, summed over the blocks
-    notes: Counter[str] = field(default_factory=Counter)
+    wall: float = 0.0  # seconds under load, summed over the blocks
+    unanswered: Counter[str] = field(default_factory=Counter)  # speech the server did not hear
     after: list[float] = field(default_factory=list)  # speech: end -> last reply audio
+    retry_after: int = 0  # 503s that carried Retry-After
 
     @property
     def requests(self) -> int:
-        return len(self.latencies) + sum(self.errors.values())
+        return len(self.latencies) + sum(self.errors.values()) + sum(self.unanswered.values())
 
     @property
     def throughput(self) -> float:
@@ -111,11 +90,9 @@ class Result:
     def p(self, q: float) -> float:
         return percentile(self.latencies, q) * 1e3 if self.latencies else float("nan")
 
-
-def error_kind(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    return type(exc).__name__
+    @property
+    def tail(self) -> float:
+        return self.p(0.99) / self.p(0.5) if self.latencies and self.p(0.5) > 0 else float("nan")
 
 
 # -- the servers, as subprocesses -----------------------------------------------------------
@@ -129,17 +106,13 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """A server started in its own process group; `stop` ends the group, always."""
+    """A server in its own process group (its workers too); `stop` ends the group."""
 
     def __init__(self, name: str, command: list[str], log: Path, port: int) -> None:
-        self.name = name
-        self.command = command
-        self.log = log
-        self.port = port
+        self.name, self.command, self.log = name, command, log
         self.base = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
-        self.started = 0.0
-        self.ready_after = 0.0
+        self.started = self.ready_after = 0.0
 
     def start(self) -> ServerProcess:
         env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3")
@@ -151,7 +124,7 @@ class ServerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
-                start_new_session=True,  # its own group: workers end with it
+                start_new_session=True,
             )
         return self
 
@@ -163,32 +136,34 @@ class ServerProcess:
         return VoiceError(f"{self.name} {what}; the end of its log:\n  " + "\n  ".join(tail))
 
     def stop(self) -> None:
+        """SIGTERM to the group, SIGKILL if it is still there 15 s later."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
         for sig, wait in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
             try:
                 os.killpg(process.pid, sig)
             except ProcessLookupError:
-                return
+                break
             try:
                 process.wait(wait)
-                return
+                break
             except subprocess.TimeoutExpired:
                 continue
+        process.wait()
 
     def pids(self) -> list[int]:
-        """The process and its descendants (a multi-worker server's workers)."""
+        """The process and its descendants (the workers of `--workers N`)."""
         if self.process is None:
             return []
         parents: dict[int, int] = {}
         for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
+            try:
+                if entry.name.isdigit():
                     stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+                    parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
         found = [self.process.pid]
         for pid in found:
             found.extend(child for child, parent in parents.items() if parent == pid)
@@ -199,44 +174,34 @@ class ServerProcess:
         rows = []
         for pid in self.pids():
             try:
-                status = Path(f"/proc/{pid}/status").read_text()
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
             except OSError:
                 continue
-            values = {
+            kb = {
                 k: int(v.split()[0])
-                for k, v in (line.split(":", 1) for line in status.splitlines() if ":" in line)
-                if k in ("VmRSS", "VmHWM")
+                for k, _, v in (x.partition(":") for x in lines)
+                if k[:2] == "Vm"
             }
-            rows.append((pid, values.get("VmRSS", 0), values.get("VmHWM", 0)))
+            rows.append((pid, kb.get("VmRSS", 0), kb.get("VmHWM", 0)))
         return rows
 
-
-async def wait_ready(
-    server: ServerProcess, probe: Callable[[aiohttp.ClientSession], Awaitable[bool]], limit: float
-) -> None:
-    deadline = time.perf_counter() + limit
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-        while time.perf_counter() < deadline:
-            if not server.alive():
-                raise server.failure("exited before it was ready")
-            try:
-                if await probe(session):
-                    server.ready_after = time.perf_counter() - server.started
-                    return
-            except (TimeoutError, aiohttp.ClientError):
-                pass
-            await asyncio.sleep(0.5)
-    raise server.failure(f"did not answer within {limit:.0f} s")
-
-
-async def rasa_probe(base: str, session: aiohttp.ClientSession) -> bool:
-    async with session.post(f"{base}/model/parse", json={"text": "hello"}) as response:
-        return response.status == 200 and "intent" in await response.json()
-
-
-async def voice_probe(base: str, session: aiohttp.ClientSession) -> bool:
-    async with session.get(f"{base}/healthz") as response:
-        return response.status == 200
+    async def wait_ready(self, path: str, body: dict[str, str] | None = None) -> None:
+        """Until `GET path` (or `POST path` with `body`) answers 200; a clear error otherwise."""
+        deadline = time.perf_counter() + START_TIMEOUT
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+            while time.perf_counter() < deadline:
+                if not self.alive():
+                    raise self.failure("exited before it was ready")
+                try:
+                    method = "GET" if body is None else "POST"
+                    async with session.request(method, self.base + path, json=body) as response:
+                        if response.status == 200:
+                            self.ready_after = time.perf_counter() - self.started
+                            return
+                except (TimeoutError, aiohttp.ClientError):
+                    pass
+                await asyncio.sleep(0.5)
+        raise self.failure(f"did not answer within {START_TIMEOUT:.0f} s")
 
 
 def rasa_default_model(model: Path, folder: Path) -> Path:
@@ -257,43 +222,74 @@ def rasa_default_model(model: Path, folder: Path) -> Path:
     return target
 
 
-# -- the load ---------------------------------------------------------------------------------
+def register_devices(url: str, count: int, language: str) -> list[str]:
+    """`count` speakers, one person each; their tokens."""
+    from ..store.database import open_database
+    from ..store.devices import DeviceRegistry
+
+    engine = open_database(url)
+    try:
+        registry = DeviceRegistry(engine)
+        add = registry.add
+        return [
+            add(
+                f"bench{i:03d}",
+                "speaker",
+                f"Bench {i}",
+                language=language,
+                device_id=f"bench-{i:03d}",
+            )[1]
+            for i in range(count)
+        ]
+    finally:
+        engine.dispose()
+
+
+# -- text load ------------------------------------------------------------------------------
 
 
 def sentences_of(project: Project, language: str) -> list[str]:
-    """The NLU evaluation sentences: unseen by the model, so no exact-match shortcut."""
+    """The NLU evaluation sentences: unseen in training, so no exact-match shortcut."""
     path = project.root / "tests" / "eval" / f"nlu_{language}.jsonl"
-    if not path.is_file():
-        raise VoiceError(f"no evaluation sentences at {path}")
-    lines = path.read_text("utf-8").splitlines()
-    texts = [json.loads(line)["text"] for line in lines if line.strip()]
+    lines = path.read_text("utf-8").splitlines() if path.is_file() else []
+    texts = [str(json.loads(line)["text"]) for line in lines if line.strip()]
     if not texts:
         raise VoiceError(f"no evaluation sentences in {path}")
     return texts
 
 
-RequestMaker = Callable[[aiohttp.ClientSession, str], Awaitable[tuple[int, str | None]]]
+Poster = Callable[[aiohttp.ClientSession, str], Awaitable[str | None]]
+"""Sends one sentence; None when answered, else what went wrong."""
+
+
+def poster(url: str, language: str | None, expect: bytes, result: Result) -> Poster:
+    async def post(session: aiohttp.ClientSession, text: str) -> str | None:
+        body = {"text": text} if language is None else {"text": text, "language": language}
+        async with session.post(url, json=body) as response:
+            data = await response.read()
+            if response.status == 503 and response.headers.get("Retry-After"):
+                result.retry_after += 1
+            if response.status != 200:
+                return f"HTTP {response.status}"
+            return None if expect in data else f"no {expect.decode()} in the answer"
+
+    return post
 
 
 async def run_devices(
-    result: Result,
-    make: RequestMaker,
-    sessions: Sequence[aiohttp.ClientSession],
-    sentences: list[str],
-    turns: int,
-    offset: int,
-) -> None:
-    """Every device at once, `turns` requests each, back to back; adds to `result`."""
+    result: Result, post: Poster, sessions: Sequence[aiohttp.ClientSession], sentences: list[str],
+    turns: int, offset: int,
+) -> None:  # fmt: skip
+    """Every device at once, `turns` sentences each, back to back."""
 
     async def device(index: int, session: aiohttp.ClientSession) -> None:
         for turn in range(turns):
             text = sentences[(index * 7 + offset + turn) % len(sentences)]
             start = time.perf_counter()
             try:
-                status, problem = await make(session, text)
+                problem = await post(session, text)
             except (TimeoutError, aiohttp.ClientError) as exc:
-                result.errors[error_kind(exc)] += 1
-                continue
+                problem = "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
             if problem is None:
                 result.latencies.append(time.perf_counter() - start)
             else:
@@ -304,37 +300,11 @@ async def run_devices(
     result.wall += time.perf_counter() - start
 
 
-def rasa_parse(base: str) -> RequestMaker:
-    async def make(session: aiohttp.ClientSession, text: str) -> tuple[int, str | None]:
-        async with session.post(f"{base}/model/parse", json={"text": text}) as response:
-            body = await response.read()
-            if response.status != 200:
-                return response.status, f"HTTP {response.status}"
-            return 200, None if b'"intent"' in body else "no intent"
-
-    return make
-
-
-def voice_turn(base: str, language: str, retry_after: Counter[str] | None = None) -> RequestMaker:
-    async def make(session: aiohttp.ClientSession, text: str) -> tuple[int, str | None]:
-        body = {"text": text, "language": language}
-        async with session.post(f"{base}/v1/turns", json=body) as response:
-            data = await response.read()
-            if response.status != 200:
-                if retry_after is not None and response.headers.get("Retry-After"):
-                    retry_after[str(response.status)] += 1
-                return response.status, f"HTTP {response.status}"
-            return 200, None if b'"speech"' in data else "no speech in the answer"
-
-    return make
-
-
-def client_sessions(tokens: Sequence[str]) -> list[aiohttp.ClientSession]:
-    """One HTTP client per device (its own keep-alive connection), bounded by a timeout."""
-    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
+def clients(tokens: Sequence[str | None]) -> list[aiohttp.ClientSession]:
+    """One HTTP client (one keep-alive connection) per device."""
     return [
         aiohttp.ClientSession(
-            timeout=timeout,
+            timeout=aiohttp.ClientTimeout(total=TIMEOUT),
             headers={"Authorization": f"Bearer {t}"} if t else None,
             connector=aiohttp.TCPConnector(limit=1),
         )
@@ -346,62 +316,56 @@ async def close_all(sessions: Sequence[aiohttp.ClientSession]) -> None:
     await asyncio.gather(*(s.close() for s in sessions))
 
 
-# -- streamed speech ----------------------------------------------------------------------------
+# -- streamed speech ------------------------------------------------------------------------
 
 
 async def stream_device(
-    result: Result,
-    base: str,
-    token: str,
-    clips: list[bytes],
-    language: str,
-    turns: int,
-    speed: float,
-    index: int,
-) -> None:
-    """One device's socket: one untimed warm-up utterance, then `turns` timed ones."""
-    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT * (turns + 2))
+    result: Result, base: str, token: str, clips: list[bytes], language: str, turns: int,
+    speed: float, index: int,
+) -> None:  # fmt: skip
+    """One device's socket: an untimed first utterance, then `turns` timed ones."""
     headers = {"Authorization": f"Bearer {token}"}
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=TIMEOUT)
     async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:
         try:
-            async with session.ws_connect(f"{base.replace('http', 'ws', 1)}/v1/stream") as ws:
-                first = await ws.receive_json(timeout=REQUEST_TIMEOUT)
+            async with session.ws_connect(base.replace("http", "ws", 1) + "/v1/stream") as ws:
+                first = await ws.receive_json(timeout=TIMEOUT)
                 if first.get("type") != "ready":
-                    result.errors[f"ws {first.get('type')}: {first.get('error', '')}"[:60]] += 1
+                    result.errors[f"ws {first.get('type')}: {first.get('error')}"[:60]] += 1
                     return
                 for turn in range(turns + 1):
                     clip = clips[(index + turn) % len(clips)]
                     outcome = await utterance(ws, clip, language, speed)
-                    if turn == 0:
+                    if not turn:
                         continue
-                    if isinstance(outcome, str):
-                        target = result.notes if outcome.startswith("idle") else result.errors
-                        target[outcome] += 1
-                    else:
+                    if isinstance(outcome, tuple):
                         result.latencies.append(outcome[0])
                         result.after.append(outcome[1])
+                    elif outcome.startswith("idle"):
+                        result.unanswered[outcome] += 1
+                    else:
+                        result.errors[outcome] += 1
         except (TimeoutError, aiohttp.ClientError) as exc:
-            result.errors[error_kind(exc)] += 1
+            result.errors["timeout" if isinstance(exc, TimeoutError) else type(exc).__name__] += 1
 
 
 async def utterance(
     ws: aiohttp.ClientWebSocketResponse, pcm: bytes, language: str, speed: float
 ) -> tuple[float, float] | str:
-    """Stream one clip; (end -> turn, end -> audio_end) seconds, or what went wrong."""
+    """Stream one clip; (end -> turn, end -> audio_end) in seconds, or what went wrong."""
     await ws.send_json({"type": "start", "language": language})
     frame = RATE * 2 * FRAME_MS // 1000
     began = time.perf_counter()
     for number, at in enumerate(range(0, len(pcm), frame)):
         await ws.send_bytes(pcm[at : at + frame])
-        if speed > 0:
-            delay = began + (number + 1) * FRAME_MS / 1000 / speed - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
+        delay = began + (number + 1) * FRAME_MS / 1e3 / speed - time.perf_counter() if speed else 0
+        if delay > 0:
+            await asyncio.sleep(delay)
     await ws.send_json({"type": "end"})
     ended = time.perf_counter()
     turn_at: float | None = None
     while True:
-        message = await ws.receive(timeout=REQUEST_TIMEOUT)
+        message = await ws.receive(timeout=TIMEOUT)
         if message.type == aiohttp.WSMsgType.BINARY:
             continue
         if message.type != aiohttp.WSMsgType.TEXT:
@@ -409,7 +373,7 @@ async def utterance(
         data = json.loads(message.data)
         kind = data.get("type")
         if kind == "turn":
-            turn_at = time.perf_counter()
+            turn_at = time.perf_counter()  # (the endpointer may end it before our `end`: 0)
         elif kind == "audio_end":
             if turn_at is None:
                 return "audio_end without a turn"
@@ -420,180 +384,128 @@ async def utterance(
             return f"ws error: {data.get('error', '')}"[:60]
 
 
-# -- the bench -------------------------------------------------------------------------------
-
-
-def register_devices(url: str, count: int, language: str) -> list[str]:
-    from ..store.database import open_database
-    from ..store.devices import DeviceRegistry
-
-    engine = open_database(url)
-    try:
-        registry = DeviceRegistry(engine)
-        return [
-            registry.add(
-                f"bench{i:03d}",
-                "speaker",
-                f"Bench speaker {i}",
-                None,
-                None,
-                language,
-                f"bench-speaker-{i:03d}",
-            )[1]
-            for i in range(count)
-        ]
-    finally:
-        engine.dispose()
-
-
-def voice_command(
-    project: Project, port: int, database: str, workers: int, *extra: str
-) -> list[str]:
-    return [
-        sys.executable, "-m", "voice_runtime.cli.main", "--project", str(project.root),
-        "serve", "--host", "127.0.0.1", "--port", str(port), "--database", database,
-        "--workers", str(workers), *extra,
-    ]  # fmt: skip
-
-
-def bench_server(args: argparse.Namespace) -> int:
-    if args.devices < 1 or args.turns < 1 or args.audio_turns < 0 or args.workers < 1:
-        raise VoiceError("--devices, --turns and --workers must be at least 1, --audio-turns 0+")
-    project = project_of(args)
-    language: str = args.lang
-    model = project.nlu_model_dir(language) / "model.tar.gz"
-    if not model.is_file():
-        raise VoiceError(f"no {language} NLU model at {model}: run 'voice train' first")
-    rasa = shutil.which("rasa", path=str(Path(sys.executable).parent)) or shutil.which("rasa")
-    if rasa is None:
-        raise VoiceError("the 'rasa' command is not installed in this environment")
-    sentences = sentences_of(project, language)
-    overload = args.overload_queue > 0
-    servers: list[ServerProcess] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="voice-bench-server-") as tmp:
-            folder = Path(tmp)
-            port = free_port()
-            rasa_server = ServerProcess(
-                "rasa run",
-                [rasa, "run", "--enable-api", "--model", str(rasa_default_model(model, folder)),
-                 "-i", "127.0.0.1", "--port", str(port)],
-                folder / "rasa.log", port,
-            ).start()  # fmt: skip
-            servers.append(rasa_server)
-            database = f"sqlite:///{folder / 'devices.db'}"
-            count = args.devices * (OVERLOAD_FACTOR if overload else 1)
-            tokens = register_devices(database, count, language)
-            port = free_port()
-            voice = ServerProcess(
-                "voice serve",
-                voice_command(project, port, database, args.workers),
-                folder / "voice.log",
-                port,
-            ).start()
-            servers.append(voice)
-            clips = speech_clips(folder, language) if args.audio_turns else []
-            results = asyncio.run(
-                measure(args, rasa_server, voice, tokens[: args.devices], sentences, clips)
-            )
-            memory = {s.name: s.memory() for s in (rasa_server, voice)}
-            ready = {s.name: s.ready_after for s in (rasa_server, voice)}
-            voice.stop()
-            flood: Result | None = None
-            retry: Counter[str] = Counter()
-            if overload:
-                port = free_port()
-                queue = str(args.overload_queue)
-                flooded = ServerProcess(
-                    "voice serve (small queue)",
-                    voice_command(project, port, database, args.workers, "--max-queue", queue),
-                    folder / "voice-flood.log",
-                    port,
-                ).start()
-                servers.append(flooded)
-                flood = asyncio.run(flood_server(flooded, tokens, sentences, language, retry))
-    finally:
-        for server in servers:
-            server.stop()
-    report(args, sentences, results, memory, ready, flood, retry)
-    return 0
-
-
 def speech_clips(folder: Path, language: str) -> list[bytes]:
     if language != "en":
         return []  # espeak-ng speaks Chinese, but only English has a recogniser here
-    directory = folder / "clips"
-    directory.mkdir()
-    return [espeak(text, "en-us", 150, directory).samples for text in AUDIO_COMMANDS]
+    (folder / "clips").mkdir()
+    return [espeak(text, "en-us", 150, folder / "clips").samples for text in AUDIO_COMMANDS]
+
+
+# -- the bench --------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """What one bench run measured."""
+
+    results: dict[str, Result]
+    flood: Result | None = None
+    memory: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)
+    ready: dict[str, float] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+
+
+def bench_server(args: argparse.Namespace) -> int:
+    if min(args.devices, args.turns, args.workers) < 1 or args.audio_turns < 0:
+        raise VoiceError("--devices, --turns and --workers must be at least 1")
+    project = project_of(args)
+    model = project.nlu_model_dir(args.lang) / "model.tar.gz"
+    if not model.is_file():
+        raise VoiceError(f"no {args.lang} NLU model at {model}: run 'voice train' first")
+    rasa = shutil.which("rasa", path=str(Path(sys.executable).parent)) or shutil.which("rasa")
+    if rasa is None:
+        raise VoiceError("the 'rasa' command is not installed in this environment")
+    redis = args.redis or os.environ.get("VOICE_REDIS_URL")
+    if args.workers > 1 and not redis:
+        raise VoiceError("--workers > 1 shares sessions through Redis: give --redis URL")
+    sentences = sentences_of(project, args.lang)
+    servers: list[ServerProcess] = []
+
+    def server(name: str, command: list[str]) -> ServerProcess:
+        port = free_port()
+        if command[0] == rasa:
+            command += ["--port", str(port)]
+        else:  # voice serve
+            command = [sys.executable, "-m", "voice_runtime.cli.main", "--project",
+                       str(project.root), "serve", "--host", "127.0.0.1", "--port", str(port),
+                       *command, *UNLIMITED_RATE, "--workers", str(args.workers)]  # fmt: skip
+            command += ["--redis", redis] if args.workers > 1 and redis else []
+        servers.append(ServerProcess(name, command, folder / f"{len(servers)}.log", port).start())
+        return servers[-1]
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="voice-bench-server-") as tmp:
+            folder = Path(tmp)
+            rasa_model = str(rasa_default_model(model, folder))
+            rasa_server = server("rasa run", [rasa, "run", "--enable-api", "--model", rasa_model,
+                                              "-i", "127.0.0.1"])  # fmt: skip
+            database = f"sqlite:///{folder / 'devices.db'}"
+            tokens = register_devices(database, args.devices * OVERLOAD_FACTOR, args.lang)
+            flags = ["--max-queue", str(max(32, args.devices))]
+            voice = server("voice serve", ["--database", database, *flags])
+            clips = speech_clips(folder, args.lang) if args.audio_turns else []
+            small = ["--database", database, "--max-queue", str(args.overload_queue)]
+            run = asyncio.run(
+                measure(args, rasa_server, voice, lambda: server("voice serve", small),
+                        tokens, sentences, clips)
+            )  # fmt: skip
+            run.flags = flags
+    finally:
+        for process in servers:
+            process.stop()
+    report(args, sentences, run)
+    return 0
 
 
 async def measure(
-    args: argparse.Namespace,
-    rasa_server: ServerProcess,
-    voice: ServerProcess,
-    tokens: list[str],
-    sentences: list[str],
+    args: argparse.Namespace, rasa: ServerProcess, voice: ServerProcess,
+    start_small: Callable[[], ServerProcess], tokens: list[str], sentences: list[str],
     clips: list[bytes],
-) -> dict[str, Result]:
-    """Rasa parses and voice text turns in alternating blocks, then streamed speech."""
+) -> Run:  # fmt: skip
+    """Rasa and voice text turns in alternating blocks, then speech, then the overload run."""
     language: str = args.lang
-    await asyncio.gather(
-        wait_ready(rasa_server, lambda s: rasa_probe(rasa_server.base, s), RASA_START_TIMEOUT),
-        wait_ready(voice, lambda s: voice_probe(voice.base, s), VOICE_START_TIMEOUT),
-    )
-    rasa = Result("rasa /model/parse")
-    text = Result("voice text turn (POST /v1/turns)")
-    speech = Result("voice streamed audio turn")
-    rasa_clients = client_sessions([""] * len(tokens))
-    voice_clients = client_sessions(tokens)
-    try:
-        # warm-up (untimed): the first parses trace the model's prediction graph
-        await run_devices(Result(""), rasa_parse(rasa_server.base), rasa_clients, sentences, 1, 0)
-        make = voice_turn(voice.base, language)
-        await run_devices(Result(""), make, voice_clients, sentences, 1, 0)
+    devices = tokens[: args.devices]
+    await voice.wait_ready("/healthz")
+    small = start_small() if args.overload_queue > 0 else None  # after voice (which may train)
+    await rasa.wait_ready("/model/parse", {"text": "hello"})
+    run = Run({k: Result(k) for k in ("rasa /model/parse", "voice text turn", "voice speech turn")})
+    rasa_result, text, speech = run.results.values()
+    rasa_clients, voice_clients = clients([None] * len(devices)), clients(devices)
+    parse = poster(f"{rasa.base}/model/parse", None, b'"intent"', rasa_result)
+    turn = poster(f"{voice.base}/v1/turns", language, b'"speech"', text)
+    try:  # untimed warm-up (the first parses trace the prediction graph), then the blocks
+        await run_devices(Result(""), parse, rasa_clients, sentences, 1, 0)
+        await run_devices(Result(""), turn, voice_clients, sentences, 1, 0)
         done = 0
         for block in range(BLOCKS):
             turns = args.turns * (block + 1) // BLOCKS - done
-            parse = rasa_parse(rasa_server.base)
-            await run_devices(rasa, parse, rasa_clients, sentences, turns, done)
-            await run_devices(text, make, voice_clients, sentences, turns, done)
+            await run_devices(rasa_result, parse, rasa_clients, sentences, turns, done)
+            await run_devices(text, turn, voice_clients, sentences, turns, done)
             done += turns
     finally:
         await close_all(rasa_clients + voice_clients)
-    results = {"rasa": rasa, "text": text}
-    if clips and args.audio_turns:
+    if clips:
         start = time.perf_counter()
         await asyncio.gather(
-            *(
-                stream_device(
-                    speech, voice.base, t, clips, language, args.audio_turns, args.speed, i
-                )
-                for i, t in enumerate(tokens)
-            )
-        )
+            *(stream_device(speech, voice.base, t, clips, language, args.audio_turns, args.speed, i)
+              for i, t in enumerate(devices))
+        )  # fmt: skip
         speech.wall = time.perf_counter() - start
-        results["speech"] = speech
-    return results
-
-
-async def flood_server(
-    server: ServerProcess,
-    tokens: list[str],
-    sentences: list[str],
-    language: str,
-    retry: Counter[str],
-) -> Result:
-    """Every device at once against a small queue: answers and 503s, nothing else."""
-    await wait_ready(server, lambda s: voice_probe(server.base, s), VOICE_START_TIMEOUT)
-    clients = client_sessions(tokens)
-    flood = Result("overload")
-    try:
-        await run_devices(
-            flood, voice_turn(server.base, language, retry), clients, sentences, OVERLOAD_TURNS, 0
-        )
-    finally:
-        await close_all(clients)
-    return flood
+    else:
+        del run.results["voice speech turn"]
+    run.memory = {s.name: s.memory() for s in (rasa, voice)}
+    run.ready = {s.name: s.ready_after for s in (rasa, voice)}
+    if small is not None:
+        voice.stop()  # the main server's CPU back for the overload run
+        await small.wait_ready("/healthz")
+        run.flood = Result("overload")
+        flooding = clients(tokens)
+        post = poster(f"{small.base}/v1/turns", language, b'"speech"', run.flood)
+        try:
+            await run_devices(run.flood, post, flooding, sentences, OVERLOAD_TURNS, 0)
+        finally:
+            await close_all(flooding)
+    return run
 
 
 # -- the report ------------------------------------------------------------------------------
@@ -603,78 +515,62 @@ def met(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
-def report(
-    args: argparse.Namespace,
-    sentences: list[str],
-    results: dict[str, Result],
-    memory: dict[str, list[tuple[int, int, int]]],
-    ready: dict[str, float],
-    flood: Result | None,
-    retry: Counter[str],
-) -> None:
-    pace = "as fast as possible" if args.speed <= 0 else f"{args.speed:g}x real time"
+def report(args: argparse.Namespace, sentences: list[str], run: Run) -> None:
+    pace = "no pauses" if args.speed <= 0 else f"{args.speed:g}x real time"
     print(
         f"server bench ({args.lang}): {args.devices} concurrent devices x {args.turns} turns, "
-        f"{len(sentences)} sentences of tests/eval/nlu_{args.lang}.jsonl; "
-        f"voice serve --workers {args.workers}"
+        f"{len(sentences)} sentences of tests/eval/nlu_{args.lang}.jsonl\n"
+        f"voice serve --workers {args.workers} {' '.join(run.flags)} (rate limit off); "
+        f"rasa run --enable-api on the same model; text turns alternate with rasa in {BLOCKS} "
+        f"blocks after a warm-up\nspeech: {args.audio_turns} utterances per device on its "
+        f"WebSocket after an untimed one, {pace}, timed from the client's end to the turn\n"
     )
-    print(
-        f"(rasa and voice text turns alternate in {BLOCKS} blocks after an untimed warm-up; "
-        f"speech: {args.audio_turns} utterances per device over its WebSocket, {pace}, "
-        "timed from the client's end to the turn)"
-    )
-    print(f"{'':34} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'p99/p50':>7}")  # fmt: skip
-    for result in results.values():
-        p50, p99 = result.p(0.5), result.p(0.99)
+    head = ("requests", "errors", "req/s", "p50 ms", "p99 ms", "p99/p50")
+    print(f"{'':26}" + "".join(f"{h:>9}" for h in head))
+    for r in run.results.values():
+        cells = (r.requests, sum(r.errors.values()))
         print(
-            f"{result.name:34} {result.requests:8d} {sum(result.errors.values()):6d} "
-            f"{result.throughput:7.1f} {p50:8.1f} {p99:8.1f} {p99 / p50:7.2f}"
+            f"{r.name:26}{cells[0]:9d}{cells[1]:9d}{r.throughput:9.1f}{r.p(0.5):9.1f}"
+            f"{r.p(0.99):9.1f}{r.tail:9.2f}"
         )
-    for result in results.values():
-        if result.errors:
-            kinds = ", ".join(f"{n} x {k}" for k, n in result.errors.most_common())
-            print(f"  {result.name} errors: {kinds}")
-        if result.notes:
-            kinds = ", ".join(f"{n} x {k}" for k, n in result.notes.most_common())
-            print(f"  {result.name} unanswered: {kinds}")
-    speech = results.get("speech")
+    for r in run.results.values():
+        for label, counts in (("errors", r.errors), ("not heard", r.unanswered)):
+            if counts:
+                print(f"  {r.name} {label}: " + ", ".join(f"{n} x {k}" for k, n in counts.items()))
+    speech = run.results.get("voice speech turn")
     if speech is not None and speech.after:
+        after = [percentile(speech.after, q) * 1e3 for q in (0.5, 0.99)]
         print(
-            f"  speech, client's end -> last reply audio frame: p50 "
-            f"{percentile(speech.after, 0.5) * 1e3:.1f} ms, p99 "
-            f"{percentile(speech.after, 0.99) * 1e3:.1f} ms"
+            f"  speech, client's end -> last reply audio: "
+            f"p50 {after[0]:.1f} ms, p99 {after[1]:.1f} ms"
         )
-    elif args.audio_turns and speech is None:
-        print(f"  (no streamed audio turns: no {args.lang} recogniser to test with here)")
-    rasa, text = results["rasa"], results["text"]
+    elif speech is None and args.audio_turns:
+        print(f"  (no speech turns: no {args.lang} recogniser to test with here)")
+    rasa, text = run.results["rasa /model/parse"], run.results["voice text turn"]
     ratio = text.throughput / rasa.throughput if rasa.throughput else 0.0
+    ok = met(ratio >= TARGET_THROUGHPUT)
     print(
-        f"text-turn throughput / rasa parse throughput: {ratio:.2f}x   "
-        f"(target >= {TARGET_THROUGHPUT}x: {met(ratio >= TARGET_THROUGHPUT)})"
+        f"\ntext-turn throughput / rasa parse: {ratio:.2f}x"
+        f"   (target >= {TARGET_THROUGHPUT}x: {ok})"
     )
     tails = "; ".join(
-        f"{r.name.split(' (')[0]} {r.p(0.99) / r.p(0.5):.2f}x {met(r.p(0.99) <= 3 * r.p(0.5))}"
-        for r in results.values()
-        if r.latencies
+        f"{r.name} {r.tail:.2f} {met(r.tail <= TARGET_TAIL)}" for r in run.results.values()
     )
     print(f"p99 <= {TARGET_TAIL:g}x p50: {tails}")
-    errors = sum(sum(r.errors.values()) for r in results.values())
+    errors = sum(sum(r.errors.values()) for r in run.results.values())
     print(f"errors below the queue limit: {errors}   (target 0: {met(errors == 0)})")
-    for name, rows in memory.items():
-        parts = ", ".join(
-            f"pid {p} {rss / 1024:.0f} MB (peak {hwm / 1024:.0f} MB)" for p, rss, hwm in rows
-        )
-        print(f"memory, {name}: {parts or 'unknown'}; ready {ready[name]:.1f} s after start")
+    for name, rows in run.memory.items():
+        sizes = ", ".join(f"pid {p} {rss >> 10} MB (peak {hwm >> 10} MB)" for p, rss, hwm in rows)
+        print(f"memory, {name}: {sizes or 'unknown'}; answered {run.ready[name]:.1f} s after start")
+    flood = run.flood
     if flood is not None:
         refused = flood.errors.get("HTTP 503", 0)
-        others = sum(n for k, n in flood.errors.items() if k != "HTTP 503")
-        only_503 = others == 0 and refused == retry.get("503", 0)
+        others = {k: n for k, n in flood.errors.items() if k != "HTTP 503"}
+        only = met(not others and refused == flood.retry_after and refused > 0)
         print(
-            f"above the queue limit ({len(flood.latencies) + sum(flood.errors.values())} requests: "
-            f"{args.devices * OVERLOAD_FACTOR} devices x {OVERLOAD_TURNS} turns at once, "
-            f"--max-queue {args.overload_queue}): {len(flood.latencies)} answered, "
-            f"{refused} x 503 ({retry.get('503', 0)} with Retry-After), {others} other errors"
-            + (f" ({dict(flood.errors)})" if others else "")
-            + f"   (target: only 503s with Retry-After: {met(only_503)})"
+            f"above the queue limit ({args.devices * OVERLOAD_FACTOR} devices x {OVERLOAD_TURNS} "
+            f"turns at once, --max-queue {args.overload_queue}): {flood.requests} requests, "
+            f"{len(flood.latencies)} answered, {refused} x 503 ({flood.retry_after} with "
+            f"Retry-After), {sum(others.values())} other errors {others or ''}  "
+            f"(target: only 503s with Retry-After: {only})"
         )
