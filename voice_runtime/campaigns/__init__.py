@@ -1,1 +1,2 @@
-"""Scene marketing: brand campaigns offered in the right scene, capped per person, measured per brand."""
+"""Scene marketing: brand campaigns offered in the right scene, capped per person,
+measured per brand."""
