@@ -117,3 +117,24 @@ class Campaign:
     @property
     def languages(self) -> frozenset[str]:
         return frozenset(lang for by_lang in self.creatives.values() for lang in by_lang)
+
+
+@dataclass(frozen=True)
+class PersonProfile:
+    """What the platform knows about a person for marketing: a child profile gets no
+    sponsored content; opt-outs hold for one brand or for all, on every device."""
+
+    user: str
+    child: bool = False
+    opted_out: frozenset[str] = frozenset()  # brand ids
+    opted_out_all: bool = False
+
+    def excluded(self, brand: str) -> str | None:
+        """Why this person must not hear `brand`, or None."""
+        if self.child:
+            return "excluded: child profile"
+        if self.opted_out_all:
+            return "opted out of all suggestions"
+        if brand in self.opted_out:
+            return f"opted out of {brand}"
+        return None
