@@ -337,7 +337,7 @@ class DeviceClient:
         if prefix:
             self.say(f"{prefix.strip()}{route}")
         elif route:
-            self.say(f" {route.strip()}")
+            self.say(f"  {route.strip()}")
         self.say(f"  answer: {turn.get('speech', '')}")
         card = turn.get("card")
         if card:
