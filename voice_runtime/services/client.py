@@ -172,8 +172,9 @@ def _text(data: Mapping[str, Any], key: str, where: str, limit: int) -> str:
 def _reject_unknown(data: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
     for key in data:
         if key not in allowed:
+            shown = ascii_safe(str(key)[:40]) + ("…" if len(str(key)) > 40 else "")
             raise InvalidReplyError(
-                f"{prefix}{key}", f"unknown field; allowed: {', '.join(allowed)}"
+                f"{prefix}{shown}", f"unknown field; allowed: {', '.join(allowed)}"
             )
 
 
