@@ -384,11 +384,6 @@ def test_a_push_reaches_the_tv_when_the_speaker_hands_over(
     assert push["turn"]["card"]["title"] == "Anchor Baking Class"  # shown on the TV's screen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the PocketSphinx bias (speech/pocketsphinx_backend.bias_for) holds no handoff "
-    "sentences, so 'continue on the TV' is heard as 'continue with the me'",
-)
 def test_continue_on_the_tv_is_heard(live: LiveServer, tmp_path: Path) -> None:
     _, token = live.add_device("stream-frank2", "speaker")
     handover = speech_pcm(tmp_path, "continue on the TV")
