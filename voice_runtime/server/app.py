@@ -50,11 +50,7 @@ from .limits import Limits, QueueFull, RateLimiter, TurnQueue
 from .metrics import CONTENT_TYPE, Metrics
 from .protocol import error_json, turn_json
 from .push import PushHub
-
-try:  # TEMPORARY until stream.py lands: then a plain import
-    from .stream import stream_handler  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    stream_handler = None
+from .stream import stream_handler
 
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -181,8 +177,7 @@ def create_app(
     # aiohttp 3.9 types its signals' callbacks oddly; a plain coroutine function is right
     app.on_shutdown.append(_close_websockets)  # type: ignore[arg-type]
     app.router.add_post("/v1/turns", post_turn)
-    if stream_handler is not None:
-        app.router.add_get("/v1/stream", stream_handler)
+    app.router.add_get("/v1/stream", stream_handler)
     app.router.add_get("/v1/skills", get_skills)
     app.router.add_get("/healthz", get_health)
     app.router.add_get("/metrics", get_metrics)
