@@ -156,3 +156,19 @@ def test_two_devices_speaking_at_once_lose_no_turn(assistant: Assistant) -> None
 
     assistant.run(scenario())
     assert counted == sorted(counted) and len(set(counted)) == len(counted) == 9
+
+
+def test_an_interceptor_answers_before_the_router(assistant: Assistant) -> None:
+    speaker, _, _ = devices("fay")
+
+    async def offer_answer(text: str, language: str, device: Device, session: Session) -> Turn:
+        return Turn(text, language, "offer", None, SkillResponse(f"intercepted {text}"))
+
+    async def nothing(text: str, language: str, device: Device, session: Session) -> None:
+        return None
+
+    household = Household(assistant, MemorySessionStore(), interceptors=[nothing, offer_answer])
+    turn = household.turn_sync(speaker, "yes", "en")
+    assert (turn.intent, turn.response.speech) == ("offer", "intercepted yes")
+    plain = Household(assistant, MemorySessionStore(), interceptors=[nothing])
+    assert plain.turn_sync(speaker, "open baking class", "en").skill == "anchor_baking"

@@ -3,8 +3,9 @@
 `Household.turn(device, text)` is the one way a request is answered, whoever
 asks: the shell, the speaker loop, the server. Under the device's lock it
 loads the device's session from the store, lets the router answer (or moves
-the conversation to another device of the person: "continue on the TV"), runs
-the turn observers in order (scene marketing and analytics attach here, the
+the conversation to another device of the person: "continue on the TV", or
+lets an interceptor answer, e.g. "yes" to a sponsored offer), runs the turn
+observers in order (scene marketing and analytics attach here, the
 router does not know them), saves the session and the person's shared state.
 """
 
@@ -28,6 +29,9 @@ from .people import Device
 T = TypeVar("T")
 TurnObserver = Callable[[Turn, Device, Session], Awaitable[Turn]]
 """Called after each turn, in order; returns the turn (changed or not) to pass on."""
+TurnInterceptor = Callable[[str, str, Device, Session], Awaitable[Turn | None]]
+"""Called before routing with (text, language, device, session), in order; a turn it
+returns answers the utterance instead of the router (an answer to a sponsored offer)."""
 Notifier = Callable[[Device, Turn], Awaitable[None]]
 """Tells a device something it did not ask for (a conversation handed to it)."""
 TYPE_NAMES = {
@@ -63,6 +67,7 @@ class Household:
         sessions: SessionStore,
         directory: DeviceDirectory | None = None,
         observers: Sequence[TurnObserver] = (),
+        interceptors: Sequence[TurnInterceptor] = (),
         notify: Notifier = _nobody,
         lock_wait: float = 10.0,
     ) -> None:
@@ -70,6 +75,7 @@ class Household:
         self.sessions = sessions
         self.directory = directory or FixedDevices()
         self.observers = list(observers)
+        self.interceptors = list(interceptors)
         self.notify = notify
         self.lock_wait = lock_wait
 
@@ -90,9 +96,12 @@ class Household:
             session.language = language or device.language
             said_in = session.language or detect_language(text)
             target = handoff_request(text, said_in)
+            turn = None
             if target is not None:
                 turn = await self._handoff(device, session, target, text, said_in)
-            else:
+            for interceptor in self.interceptors:
+                turn = turn or await interceptor(text, said_in, device, session)
+            if turn is None:
                 turn = await self.assistant.handle(text, session)
             for observer in self.observers:
                 turn = await observer(turn, device, session)
