@@ -27,7 +27,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from blocking_client import BlockingServiceClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from voice_runtime.cli.main import main
@@ -727,24 +727,31 @@ images = st.one_of(
 )
 slot_maps = st.dictionaries(
     st.one_of(st.sampled_from(["car", "people", "time", "ghost"]), texts),
-    st.one_of(st.sampled_from(["van", "4", "99999", "10:30", "../../etc/passwd"]), texts),
+    st.one_of(st.sampled_from(["van", "4", "99999", "10:30", "../../etc/passwd"]), nasty_text),
     max_size=5,
+)
+# Mostly well-shaped replies (so cleaning is exercised), some with wrong types or fields.
+spoken = st.builds(
+    lambda word, rest: word + rest,
+    st.sampled_from(["Booked", "好的", "Fine", "x"]),
+    st.integers(0, 7).flatmap(lambda n: huge_text if n == 0 else nasty_text),
 )
 cards = st.one_of(
     st.none(),
-    st.fixed_dictionaries({"title": texts, "text": texts}, optional={"image": images}),
+    st.fixed_dictionaries({"title": spoken, "text": spoken}, optional={"image": images}),
+    st.fixed_dictionaries({"title": spoken, "text": spoken}, optional={"image": images}),
+    st.fixed_dictionaries({"title": texts, "text": json_values}),
     json_values,
 )
-replies = st.one_of(
-    st.fixed_dictionaries(
-        {"speech": st.one_of(texts, json_values)},
-        optional={
-            "card": cards,
-            "slots": st.one_of(slot_maps, json_values),
-            "extra": json_values,
-        },
-    ),
-    json_values,
+well_shaped = st.fixed_dictionaries(
+    {"speech": spoken}, optional={"card": cards, "slots": slot_maps}
+)
+badly_shaped = st.fixed_dictionaries(
+    {"speech": st.one_of(texts, json_values)},
+    optional={"card": cards, "slots": st.one_of(slot_maps, json_values), "extra": json_values},
+)
+replies = st.integers(0, 3).flatmap(
+    lambda n: well_shaped if n < 2 else badly_shaped if n == 2 else json_values
 )
 FAILURES = ("invalid json", "invalid reply: ", "http ", "connection", "refused url", "timeout")
 
@@ -774,15 +781,17 @@ def assert_clean(reply: ServiceReply, policy: ServicePolicy) -> None:
         assert note.isprintable()
 
 
-@settings(max_examples=400, derandomize=True, deadline=None, database=None)
+@settings(max_examples=1000, derandomize=True, deadline=None, database=None)
 @given(data=replies, development=st.booleans())
 def test_parse_reply_cleans_or_rejects_any_reply(data: Any, development: bool) -> None:
     policy = DEV if development else STRICT
     try:
         reply = parse_reply(data, policy)
     except ValueError as error:  # InvalidReplyError
+        event(f"invalid reply: {error.field.split('.')[0]}")  # type: ignore[attr-defined]
         assert str(error).isprintable()
         return
+    event("reply" + (" with card" if reply.card else "") + (" and notes" if reply.notes else ""))
     assert_clean(reply, policy)
 
 
@@ -794,7 +803,7 @@ def fuzz_client() -> Iterator[BlockingServiceClient]:
 
 
 @settings(
-    max_examples=150,
+    max_examples=300,
     derandomize=True,
     deadline=None,
     database=None,
@@ -815,9 +824,15 @@ def test_served_replies_give_a_clean_reply_or_a_failure(
     loopback.body = body
     outcome = fuzz_client.call(loopback.url(), make_request(), SECRET, timeout=2.0)
     if isinstance(outcome, ServiceFailure):
+        event(outcome.reason.split(":")[0])
         assert outcome.reason.startswith(FAILURES), outcome
         assert outcome.detail.isprintable()
     else:
+        event(
+            "reply"
+            + (" with card" if outcome.card else "")
+            + (" and notes" if outcome.notes else "")
+        )
         assert_clean(outcome, DEV)
 
 
