@@ -10,7 +10,7 @@ APT_PACKAGES := espeak-ng libespeak-ng1 libportaudio2 sox chromium
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: demo test setup system-deps models lint typecheck pytest bench clean
+.PHONY: demo demo-household test setup system-deps models lint typecheck pytest bench clean
 
 demo: setup models
 	@echo "== English =="
@@ -21,6 +21,41 @@ demo: setup models
 	printf 'open car viewing\nshow me the aurora\npaint it red\nbook a test drive\nSaturday\nat ten\nno, Sunday\nyes\n' | $(BIN)/voice shell --lang en --demo-services
 	@echo "== 多轮对话 =="
 	printf '打开烘焙课堂\n我想烤点东西\n饼干\n下一步\n下一步\n上一步\n那面包呢\n打开大屏观车\n回到烘焙课堂\n退出\n' | $(BIN)/voice shell --lang zh
+	@$(MAKE) --no-print-directory demo-household
+
+# A household on loopback: a server, alice's kitchen speaker (speech from WAV files)
+# and her living-room TV (typed requests), each a real network client.
+DEMO_DIR := models/demo-household
+demo-household: setup models
+	@echo "== A household on loopback: a kitchen speaker and a living-room TV of one person =="
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	@set -e; db="sqlite:///$(CURDIR)/$(DEMO_DIR)/devices.db"; \
+	token() { sed -n 's/^token: \([^ ]*\).*/\1/p'; }; \
+	echo '$$ voice devices add --user alice --type speaker --name "Kitchen speaker" --room kitchen'; \
+	speaker=$$($(BIN)/voice devices add --database "$$db" --user alice --type speaker \
+	  --name "Kitchen speaker" --room kitchen --id alice-speaker | tee /dev/stderr | token); \
+	echo '$$ voice devices add --user alice --type tv --name "Living room TV" --room living_room'; \
+	tv=$$($(BIN)/voice devices add --database "$$db" --user alice --type tv \
+	  --name "Living room TV" --room living_room --id alice-tv | tee /dev/stderr | token); \
+	espeak-ng -v en-us -w $(DEMO_DIR)/open.wav "open baking class"; \
+	espeak-ng -v en-us -w $(DEMO_DIR)/continue.wav "continue on the TV"; \
+	echo '$$ voice serve --port 0 &'; \
+	$(BIN)/voice serve --port 0 --database "$$db" > $(DEMO_DIR)/server.log 2>&1 & server=$$!; \
+	trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null || true' EXIT; \
+	for i in $$(seq 240); do grep -q '^serving on' $(DEMO_DIR)/server.log && break; \
+	  kill -0 $$server 2>/dev/null || { cat $(DEMO_DIR)/server.log; exit 1; }; sleep 0.5; done; \
+	url=$$(sed -n 's/^serving on \(http[^ ]*\).*/\1/p' $(DEMO_DIR)/server.log); \
+	grep '^serving on' $(DEMO_DIR)/server.log; \
+	echo '$$ voice device --token TV --wait 15 &             # the TV waits, showing what it is handed'; \
+	$(BIN)/voice device --server "$$url" --token "$$tv" --wait 15 > $(DEMO_DIR)/tv.log 2>/dev/null & watcher=$$!; \
+	sleep 2; \
+	echo '$$ voice device --token SPEAKER --push-to-talk --from-wav open.wav continue.wav'; \
+	$(BIN)/voice device --server "$$url" --token "$$speaker" --push-to-talk \
+	  --from-wav $(DEMO_DIR)/open.wav $(DEMO_DIR)/continue.wav 2>/dev/null; \
+	sleep 1; kill $$watcher 2>/dev/null || true; wait $$watcher 2>/dev/null || true; \
+	echo '-- on the TV:'; cat $(DEMO_DIR)/tv.log; \
+	echo '$$ voice device --token TV --text "how do I bake bread"'; \
+	$(BIN)/voice device --server "$$url" --token "$$tv" --text "how do I bake bread" 2>/dev/null
 
 test: setup models lint typecheck pytest
 

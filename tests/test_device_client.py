@@ -112,3 +112,33 @@ def test_stream_url_and_expects_answer() -> None:
     assert expects_answer({"skill": "s", "waiting_for": None, "speech": "Shall I?"})
     assert not expects_answer({"skill": None, "waiting_for": None, "speech": "Did you mean?"})
     assert not expects_answer({"skill": "s", "waiting_for": None, "speech": "Welcome!"})
+
+
+def test_a_tv_types_and_is_handed_the_speakers_conversation(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    """The demo's scene: the speaker opens baking class by voice, hands it to the TV, which
+    was waiting (--wait) and shows the card, then types the next request (--text)."""
+    _, speaker = live.add_device("client-hana", "speaker", name="Kitchen speaker")
+    _, tv = live.add_device("client-hana", "tv", name="Living room TV")
+    waiting = subprocess.Popen(
+        [*VOICE, "device", "--server", live.url, "--token", tv, "--wait", "20"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        files = [str(wav(tmp_path, "open baking class")), str(wav(tmp_path, "continue on the TV"))]
+        spoken = device(
+            "--server", live.url, "--token", speaker, "--push-to-talk", "--from-wav", *files
+        )
+        assert "  answer: Okay, continuing on Living room TV." in spoken.stdout, spoken.stdout
+    finally:
+        waiting.terminate()
+        shown, _ = waiting.communicate(timeout=30)
+    assert "pushed (handoff): -> handoff [anchor_baking]" in shown
+    assert "  card: Anchor Baking Class: Try: how do I bake bread?" in shown
+    typed = device("--server", live.url, "--token", tv, "--text", "how do I bake bread")
+    assert typed.returncode == 0, typed.stderr
+    assert "  -> anchor_baking.recipe [anchor_baking]" in typed.stdout
+    assert "  card: Recipe: bread: Anchor butter, flour, sugar." in typed.stdout

@@ -60,6 +60,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="play these WAV files as the microphone (for trying the client without one)",
     )
+    parser.add_argument(
+        "--text",
+        nargs="+",
+        default=None,
+        help="type these requests instead of speaking (a TV's or phone's keyboard)",
+    )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        help="stay connected this many seconds (after any --text) and print what the server "
+        "pushes, such as a conversation handed to this device",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -141,6 +154,8 @@ class DeviceClient:
     # -- connecting ------------------------------------------------------------------
 
     async def main(self, args: argparse.Namespace) -> int:
+        if args.text or args.wait > 0:
+            return await self.typed(args.text or [], args.wait)
         source: AudioSource = (
             WavSource(*args.from_wav, realtime=not args.push_to_talk)
             if args.from_wav
@@ -166,6 +181,29 @@ class DeviceClient:
         finally:
             source.close()
             self.playback.close()
+        return 0
+
+    async def typed(self, texts: list[str], wait: float) -> int:
+        """Text turns over the stream, then (for `wait` seconds) whatever is pushed."""
+        async with aiohttp.ClientSession() as session:
+            await self.connect(session)
+            assert self.ws is not None
+            receiver = asyncio.create_task(self.receive())
+            try:
+                for text in texts:
+                    self.say(f"> {text}")
+                    self.answered.clear()
+                    await self.ws.send_json(
+                        {"type": "text", "text": text, "language": self.language}
+                    )
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.answered.wait(), REPLY_TIMEOUT)
+                if wait > 0:
+                    await asyncio.wait([receiver], timeout=wait)
+            finally:
+                await self.ws.close()
+                await asyncio.gather(receiver, return_exceptions=True)
+                self.playback.close()
         return 0
 
     async def connect(self, session: aiohttp.ClientSession) -> None:
