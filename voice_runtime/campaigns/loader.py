@@ -220,7 +220,7 @@ class _Checker(ShapeChecker):
         return items
 
     def choices(
-        self, node: Node, what: str, allowed: tuple[str, ...], example: str
+        self, node: Node, what: str, allowed: tuple[str, ...], example: str, noun: str
     ) -> list[tuple[Node, str]]:
         found: list[tuple[Node, str]] = []
         for item in self.items_of(node, what, example):
@@ -230,7 +230,7 @@ class _Checker(ShapeChecker):
             if text not in allowed:
                 self.report(
                     item,
-                    f"unknown {what} entry '{text}'{suggest(text, allowed)}; "
+                    f"{what}: '{text}' is not {noun}{suggest(text, allowed)}; "
                     f"use {', '.join(allowed)}",
                 )
                 continue
@@ -345,8 +345,8 @@ class _Checker(ShapeChecker):
         if end <= start:
             self.report(
                 values["end"],
-                f"flight end {end.isoformat()} must be after its start {start.isoformat()} "
-                "(the end is exclusive)",
+                f"flight end {values['end'].value} must be after its start "
+                f"{values['start'].value} (the end is exclusive)",
             )
             return None
         return Flight(start, end, str(zone.key))
@@ -466,10 +466,10 @@ class _Checker(ShapeChecker):
 
     def scenes(self, node: Node) -> list[Scene] | None:
         if not node.is_list or not node.items():
+            shown = "an empty list" if node.is_list else type_name(node)
             self.report(
                 node,
-                f"scenes must be a list of at least one scene (name, placements, ...), "
-                f"not {type_name(node)}",
+                f"scenes must be a list of at least one scene (name, placements, ...), not {shown}",
             )
             return None
         scenes: list[Scene] = []
@@ -491,7 +491,13 @@ class _Checker(ShapeChecker):
         return scenes if ok else None
 
     def scene(self, node: Node, index: int) -> Scene | None:
-        values = self.fields(node, f"scene {index + 1}", SCENE_FIELDS, ("name", "placements"))
+        written = node.mapping().get("name") if node.is_mapping else None
+        label = (
+            f"scene '{written.value}'"
+            if written is not None and isinstance(written.value, str)
+            else f"scene {index + 1}"
+        )
+        values = self.fields(node, label, SCENE_FIELDS, ("name", "placements"))
         if values is None:
             return None
         name = self.text(values["name"], f"scene {index + 1} name") if "name" in values else None
@@ -504,7 +510,7 @@ class _Checker(ShapeChecker):
             frozenset(
                 d
                 for _, d in self.choices(
-                    values["devices"], f"{what} devices", DEVICE_TYPES, "[speaker]"
+                    values["devices"], f"{what} devices", DEVICE_TYPES, "[speaker]", "a device type"
                 )
             )
             if "devices" in values
@@ -515,7 +521,9 @@ class _Checker(ShapeChecker):
         asked = self.asked(values.get("asked"), what, index)
         languages: frozenset[str] = frozenset()
         if "languages" in values:
-            found = self.choices(values["languages"], f"{what} languages", LANGUAGES, "[en]")
+            found = self.choices(
+                values["languages"], f"{what} languages", LANGUAGES, "[en]", "a language"
+            )
             for item, language in found:
                 self.mark(("scene_language", str(index), language), item)
             languages = frozenset(language for _, language in found)
@@ -539,14 +547,16 @@ class _Checker(ShapeChecker):
     def placements(self, node: Node | None, what: str) -> frozenset[Placement] | None:
         if node is None:
             return None
-        found = self.choices(node, f"{what} placements", PLACEMENTS, "[after_goodbye]")
+        found = self.choices(
+            node, f"{what} placements", PLACEMENTS, "[after_goodbye]", "a placement"
+        )
         chosen = {text for _, text in found}
         return frozenset(p for p in PLACEMENTS if p in chosen) or None
 
     def days(self, node: Node | None, what: str) -> frozenset[int] | None:
         if node is None:
             return frozenset()
-        found = self.choices(node, f"{what} days", DAYS, "[sat, sun]")
+        found = self.choices(node, f"{what} days", DAYS, "[sat, sun]", "a day")
         return frozenset(DAYS.index(day) for _, day in found)
 
     def hours(self, node: Node | None, what: str) -> tuple[HourRange, ...] | None:
@@ -555,7 +565,11 @@ class _Checker(ShapeChecker):
         ranges: list[HourRange] = []
         for item in self.items_of(node, f"{what} hours", '["13:00-18:00"]'):
             if not isinstance(item.value, str):
-                hint = " (put it in quotes)" if isinstance(item.value, int) else ""
+                hint = (
+                    " (unquoted, YAML reads a time as a number of minutes: put it in quotes)"
+                    if isinstance(item.value, int)
+                    else ""
+                )
                 self.report(
                     item,
                     f'{what} hours entry must be a range like "13:00-18:00"{hint}, '
