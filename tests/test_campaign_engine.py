@@ -37,6 +37,7 @@ from voice_runtime.campaigns.scene import (
 from voice_runtime.household.people import Device
 
 T = TypeVar("T")
+NO_CAPS = Caps()
 TZ = ZoneInfo("Asia/Shanghai")
 SATURDAY_3PM = datetime(2025, 3, 8, 15, 0, tzinfo=TZ)
 ALL: frozenset[Placement] = frozenset(
@@ -64,7 +65,7 @@ def campaign(
     brand: str = "anchor_dairy",
     total: int = 1000,
     per_day: int | None = None,
-    caps: Caps = Caps(),
+    caps: Caps = NO_CAPS,
     pacing: str = "asap",
     priority: int = 0,
     languages: tuple[str, ...] = ("en", "zh"),
@@ -176,9 +177,12 @@ def test_person_and_platform_exclusions() -> None:
     assert waiting.campaign is None
     assert reasons(waiting) == {"sleep": "excluded: waiting for an answer"}
     night = SATURDAY_3PM.replace(hour=22)
-    for kw in ({"current_skill": "dreamwell_sleep"}, {"finished": "dreamwell_sleep.play"}):
-        d = run(engine.decide(context(now=night, **kw), ALICE))
-        assert reasons(d) == {"sleep": "excluded: sleep at night"}, kw
+    for ctx in (
+        context(now=night, current_skill="dreamwell_sleep"),
+        context(now=night, finished="dreamwell_sleep.play"),
+    ):
+        d = run(engine.decide(ctx, ALICE))
+        assert reasons(d) == {"sleep": "excluded: sleep at night"}, ctx
     morning = SATURDAY_3PM.replace(hour=7, minute=0)  # the quiet hours end at 07:00
     assert run(engine.decide(context(now=morning, finished="dreamwell_sleep"), ALICE)).campaign
     assert run(engine.decide(context(now=night, finished="golden_wok"), ALICE)).campaign
