@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 # matplotlib 3.7 ships no type information (3.8 does)
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # type: ignore[import-untyped]
 from matplotlib.figure import Figure  # type: ignore[import-untyped]
+from matplotlib.ticker import MaxNLocator  # type: ignore[import-untyped]
 
 from ..household.people import DEVICE_TYPES
 from .events import EventStore, StoredEvent
@@ -284,7 +285,8 @@ def plot_exposures(by_day: dict[date, dict[str, int]]) -> Figure:
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     axes.set_xticks(positions, [d.isoformat() for d in days], rotation=45, ha="right")
     axes.set_ylabel("exposures")
-    axes.legend(title="device type")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.legend(title="device type", loc="upper left", bbox_to_anchor=(1.01, 1))
     return figure
 
 
@@ -293,9 +295,10 @@ def plot_funnel(steps: dict[str, int]) -> Figure:
     figure = _figure("Funnel")
     axes = figure.add_subplot()
     names = list(steps)
-    bars = axes.bar(names, [steps[n] for n in names], label="people and events", color="#4c72b0")
+    bars = axes.bar(names, [steps[n] for n in names], label="events", color="#4c72b0")
     axes.bar_label(bars)
     axes.set_ylabel("events")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     return figure
 
 
@@ -307,6 +310,7 @@ def plot_frequency(buckets: dict[str, int]) -> Figure:
     bars = axes.bar(labels, list(buckets.values()), label="people", color="#55a868")
     axes.bar_label(bars)
     axes.set_ylabel("people")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     return figure
 
 
@@ -327,8 +331,9 @@ def plot_pacing(series: Sequence[PacingSeries]) -> Figure:
             label=f"{one.campaign} even schedule (budget {one.budget})",
         )
     axes.set_ylabel("cumulative exposures")
-    axes.legend()
-    figure.autofmt_xdate()
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.legend(loc="upper left")
+    axes.tick_params(axis="x", labelrotation=30)
     return figure
 
 
