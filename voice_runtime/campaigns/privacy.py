@@ -52,11 +52,8 @@ class Deleted:
     def summary(self) -> str:
         brands = len(self.events_by_brand)
         parts = [f"{self.events} event(s) of {brands} brand(s)"]
-        parts.append(
-            "sessions: not reachable here"
-            if self.sessions is None
-            else f"{self.sessions} session(s)"
-        )
+        no_store = "sessions not reachable here (no session store given)"
+        parts.append(no_store if self.sessions is None else f"{self.sessions} session(s)")
         parts.append("the person row" if self.person else "no person row")
         kept = ", ".join(self.tombstone) if self.tombstone else "none"
         return f"deleted for {self.user}: {', '.join(parts)}; kept opt-outs (tombstone): {kept}"
