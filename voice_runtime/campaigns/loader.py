@@ -614,8 +614,8 @@ class _Checker(ShapeChecker):
         if node is None:
             return {}
         phrases = self.localized_list(node, f"{what} asked")
-        for language, entry in self.languages_of_silently(node).items():
-            self.mark(("asked", str(index), language), entry)
+        for language in self.languages_of_silently(node):
+            self.mark(("asked", str(index), language), node.keys[language])
         return {language: tuple(texts) for language, texts in phrases.items() if texts}
 
     # -- creatives -----------------------------------------------------------------
