@@ -83,7 +83,12 @@ def zone(name: str) -> ZoneInfo:
 
 def local_time(campaign: Campaign, now: datetime) -> datetime:
     """`now` in the campaign flight's time zone."""
-    return now.astimezone(zone(campaign.flight.time_zone))
+    return _local(now, campaign.flight.time_zone)
+
+
+@lru_cache(maxsize=256)
+def _local(now: datetime, time_zone: str) -> datetime:
+    return now.astimezone(zone(time_zone))
 
 
 def creative_kind(device: Device) -> CreativeKind:
@@ -102,12 +107,27 @@ def _hhmm(minute: int) -> str:
 
 def describe_time(scene: Scene) -> str:
     """ "13:00-18:00 on sat, sun" (either part may be missing)."""
+    return _describe_time(scene.days, scene.hours)
+
+
+@lru_cache(maxsize=1024)
+def _describe_time(days: frozenset[int], hours: tuple[HourRange, ...]) -> str:
     parts = []
-    if scene.hours:
-        parts.append(", ".join(f"{_hhmm(h.start)}-{_hhmm(h.end)}" for h in scene.hours))
-    if scene.days:
-        parts.append("on " + ", ".join(DAYS[d] for d in sorted(scene.days)))
+    if hours:
+        parts.append(", ".join(f"{_hhmm(h.start)}-{_hhmm(h.end)}" for h in hours))
+    if days:
+        parts.append("on " + ", ".join(DAYS[d] for d in sorted(days)))
     return " ".join(parts)
+
+
+@lru_cache(maxsize=1024)
+def _not_a(devices: frozenset[str]) -> str:
+    return f"not a {_or([_DEVICE_NAMES.get(d, d) for d in sorted(devices)])}"
+
+
+@lru_cache(maxsize=1024)
+def _not_in(rooms: frozenset[str]) -> str:
+    return f"not in the {_or(sorted(rooms))}"
 
 
 def _or(names: Sequence[str]) -> str:
@@ -152,22 +172,21 @@ def finished_matches(scene: Scene, finished: str | None) -> bool:
 def _scene_fit(
     scene: Scene, context: SceneContext, local: datetime, asked: str | None
 ) -> tuple[float, list[str]]:
-    """(relevance, []) when the scene fits, else (0, the reasons it does not)."""
+    """(relevance, []) when the scene fits, else (0, what it lacks: kinds for `_describe`)."""
     misses: list[str] = []
     met = 0
     if context.placement not in scene.placements:
-        misses.append(f"not offered at {context.placement}")
+        misses.append("placement")
     if scene.devices:
         if context.device.type in scene.devices:
             met += 1
         else:
-            names = [_DEVICE_NAMES.get(d, d) for d in sorted(scene.devices)]
-            misses.append(f"not a {_or(names)}")
+            misses.append("device")
     if scene.rooms:
         if context.device.room in scene.rooms:
             met += 1
         else:
-            misses.append(f"not in the {_or(sorted(scene.rooms))}")
+            misses.append("room")
     if scene.days or scene.hours:
         minute = local.hour * 60 + local.minute
         day_ok = not scene.days or local.weekday() in scene.days
@@ -175,27 +194,44 @@ def _scene_fit(
         if day_ok and hour_ok:
             met += bool(scene.days) + bool(scene.hours)
         else:
-            misses.append(f"outside {describe_time(scene)}")
+            misses.append("time")
     if scene.languages:
         if context.language in scene.languages:
             met += 1
         else:
-            misses.append(f"not in {context.language}")
+            misses.append("language")
     if scene.after:
         if finished_matches(scene, context.finished):
             met += 1
         else:
-            misses.append(f"not after {_or(list(scene.after))}")
+            misses.append("after")
     if scene.asked:
         if asked_matches(scene, context.language, asked):
             met += 1
         else:
-            phrases = scene.asked.get(context.language) or next(iter(scene.asked.values()), ())
-            misses.append(f"not asked {phrases[0]!r}" if phrases else "not asked")
+            misses.append("asked")
     if misses:
         return 0.0, misses
     tier = RELEVANCE_ASKED if scene.asked else RELEVANCE_AFTER if scene.after else RELEVANCE_BASE
     return tier + RELEVANCE_PER_RESTRICTION * met, []
+
+
+def _describe(miss: str, scene: Scene, context: SceneContext) -> str:
+    """What a scene lacks, in words: "not a TV", "outside 13:00-18:00 on sat, sun"."""
+    if miss == "placement":
+        return f"not offered at {context.placement}"
+    if miss == "device":
+        return _not_a(scene.devices)
+    if miss == "room":
+        return _not_in(scene.rooms)
+    if miss == "time":
+        return f"outside {describe_time(scene)}"
+    if miss == "language":
+        return f"not in {context.language}"
+    if miss == "after":
+        return f"not after {_or(list(scene.after))}"
+    phrases = scene.asked.get(context.language) or next(iter(scene.asked.values()), ())
+    return f"not asked {phrases[0]!r}" if phrases else "not asked"
 
 
 def scene_match(
@@ -210,19 +246,20 @@ def scene_match(
     asked = asked_normalized if asked_normalized is not None else _normalized(context.asked)
     local = local_time(campaign, context.now)
     best: tuple[float, str | None] = (0.0, None)
-    nearest: list[str] | None = None
+    nearest: tuple[Scene, list[str]] | None = None
     for scene in campaign.scenes:
         score, misses = _scene_fit(scene, context, local, asked)
         if not misses:
             if score > best[0]:
                 best = (score, scene.name)
-        elif nearest is None or len(misses) < len(nearest):
-            nearest = misses
+        elif nearest is None or len(misses) < len(nearest[1]):
+            nearest = (scene, misses)
     if best[1] is not None:
         return best[0], best[1], ""
     if nearest is None:
         return 0.0, None, "out of scene: the campaign has no scenes"
-    return 0.0, None, "out of scene: " + "; ".join(nearest)
+    scene, misses = nearest
+    return 0.0, None, "out of scene: " + "; ".join(_describe(m, scene, context) for m in misses)
 
 
 def _normalized(text: str | None) -> str | None:
