@@ -34,6 +34,7 @@ from voice_runtime.campaigns.report import (
 from voice_runtime.cli import main as cli_main
 from voice_runtime.store.database import open_database
 
+ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2025, 6, 1, tzinfo=UTC)
 NOW = datetime(2025, 6, 6, tzinfo=UTC)
 
@@ -314,3 +315,28 @@ def test_voice_report_command(
         == 1
     )
     assert "invalid time '6 June'" in capsys.readouterr().err
+
+
+def test_voice_report_with_the_project_campaigns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real campaigns/*.yaml: only anchor_dairy's campaign is read and shown."""
+    monkeypatch.setitem(cli_main.COMMANDS, "report", ("a brand's campaign report", "report"))
+    monkeypatch.setenv("VOICE_USER_SALT", SALT.decode())  # nothing written to the project
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    engine = open_database(url)
+    store = EventStore(engine, SALT)
+    at = datetime(2026, 11, 7, 7, tzinfo=UTC)  # a Saturday, 15:00 in Shanghai
+    store.record(event("exposure", campaign="anchor_weekend_baking", at=at))
+    store.record(event("exposure", brand="star_motors", campaign="star_motors_evening_tv", at=at))
+    engine.dispose()
+    out = tmp_path / "report"
+    argv = ["--project", str(ROOT), "report", "--database", url, "--brand", "anchor_dairy"]
+    argv += ["--out", str(out), "--now", "2026-11-08T00:00+08:00"]
+    assert cli_main.main(argv) == 0
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "anchor_dairy: 1 campaign(s), 1 exposure(s), reach 1, accepted 0, opened 0, converted 0"
+    )
+    text = (out / "index.html").read_text(encoding="utf-8")
+    assert "anchor_weekend_baking" in text and "Asia/Shanghai" in text
+    assert "star_motors" not in text and "dreamwell" not in text

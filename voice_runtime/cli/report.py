@@ -3,9 +3,9 @@
 Events come from the project's database (`$VOICE_DATABASE_URL`, else
 `models/voice.db`; `--database URL` chooses another); campaign definitions
 (budgets, flights, for pacing) from the project's `campaigns/*.yaml` of that
-brand. A campaign file with errors is left out with a warning (`voice
-validate` explains it); the report then lists that campaign from its events
-alone. matplotlib and SQLAlchemy are imported only when the command runs.
+brand, through the campaign catalog. A campaign file with errors is left out
+with a warning (`voice validate` explains it); the report then lists that
+campaign from its events alone. matplotlib and SQLAlchemy are imported only when the command runs.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     brand = check_id(args.brand, "brand id")
     now = _moment(args.now) if args.now else datetime.now(UTC)
     project = Project.locate(args.project)
-    campaigns = brand_campaigns(project.root / "campaigns", brand)
+    campaigns = brand_campaigns(project, brand)
     engine = open_database(args.database or database_url(project.models_dir))
     try:
         store = EventStore(engine, user_salt(project.models_dir))
@@ -68,18 +68,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def brand_campaigns(directory: Path, brand: str) -> list[Campaign]:
-    """The valid campaigns of `brand` in `directory/*.yaml` (files with errors: a warning)."""
-    from ..campaigns.loader import load_campaign_file
+def brand_campaigns(project: Project, brand: str) -> list[Campaign]:
+    """The project's valid campaigns of `brand` (`campaigns/*.yaml`, checked against the
+    skills); a skipped file is named in a warning."""
+    from ..campaigns.catalog import campaigns_dir, load_project_campaigns
+    from ..skills.catalog import load_catalog
 
-    found = []
-    for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
-        loaded = load_campaign_file(path)
-        if loaded.campaign is None:
-            print(f"voice report: warning: {path} has errors (voice validate)", file=sys.stderr)
-        elif loaded.campaign.brand == brand:
-            found.append(loaded.campaign)
-    return found
+    if not campaigns_dir(project).is_dir():
+        return []
+    catalog = load_project_campaigns(project, load_catalog([project.skills_dir]))
+    for file, why in catalog.skipped.items():
+        print(f"voice report: warning: skipped {file}: {why}", file=sys.stderr)
+    return catalog.for_brand(brand)
 
 
 def _moment(text: str) -> datetime:
