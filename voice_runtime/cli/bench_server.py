@@ -468,7 +468,12 @@ async def measure(
     await voice.wait_ready("/healthz")
     small = start_small() if args.overload_queue > 0 else None  # after voice (which may train)
     await rasa.wait_ready("/model/parse", {"text": "hello"})
-    run = Run({k: Result(k) for k in ("rasa /model/parse", "voice text turn", "voice speech turn")})
+    run = Run(
+        {
+            k: Result(k)
+            for k in ("rasa /model/parse", "voice text turn", "voice streamed audio turn")
+        }
+    )
     rasa_result, text, speech = run.results.values()
     rasa_clients, voice_clients = clients([None] * len(devices)), clients(devices)
     parse = poster(f"{rasa.base}/model/parse", None, b'"intent"', rasa_result)
@@ -492,7 +497,7 @@ async def measure(
         )  # fmt: skip
         speech.wall = time.perf_counter() - start
     else:
-        del run.results["voice speech turn"]
+        del run.results["voice streamed audio turn"]
     run.memory = {s.name: s.memory() for s in (rasa, voice)}
     run.ready = {s.name: s.ready_after for s in (rasa, voice)}
     if small is not None:
@@ -537,7 +542,7 @@ def report(args: argparse.Namespace, sentences: list[str], run: Run) -> None:
         for label, counts in (("errors", r.errors), ("not heard", r.unanswered)):
             if counts:
                 print(f"  {r.name} {label}: " + ", ".join(f"{n} x {k}" for k, n in counts.items()))
-    speech = run.results.get("voice speech turn")
+    speech = run.results.get("voice streamed audio turn")
     if speech is not None and speech.after:
         after = [percentile(speech.after, q) * 1e3 for q in (0.5, 0.99)]
         print(
