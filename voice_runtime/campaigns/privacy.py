@@ -31,7 +31,7 @@ from .events import EventStore
 from .people import PeopleStore
 
 FORMAT_VERSION = 1
-NO_AUDIO = "no audio is kept: speech is recognised on the device and discarded"
+NO_AUDIO = "no audio is kept: speech is recognised, then discarded"
 
 SessionsOf = Callable[[str], list[dict[str, Any]] | Awaitable[list[dict[str, Any]]]]
 ForgetSessions = Callable[[str], int | Awaitable[int]]
