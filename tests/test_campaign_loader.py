@@ -314,6 +314,15 @@ RULES = [
         ],
     ),
     (
+        "asked is not empty",
+        "asked: {en: [what can I bake], zh: [做什么点心]}",
+        "asked: {}",
+        [
+            "tea.yaml:15:12: error: scene 'asks for a snack' asked is empty; give phrases per "
+            "language, e.g. {en: [...]}"
+        ],
+    ),
+    (
         "asked per language",
         "asked: {en: [what can I bake], zh: [做什么点心]}",
         "asked: {en: [what can I bake], cn: [做什么点心]}",

@@ -613,6 +613,11 @@ class _Checker(ShapeChecker):
     def asked(self, node: Node | None, what: str, index: int) -> dict[str, tuple[str, ...]]:
         if node is None:
             return {}
+        if node.is_mapping and not node.mapping():
+            self.report(
+                node, f"{what} asked is empty; give phrases per language, e.g. {{en: [...]}}"
+            )
+            return {}
         phrases = self.localized_list(node, f"{what} asked")
         for language in self.languages_of_silently(node):
             self.mark(("asked", str(index), language), node.keys[language])
