@@ -465,22 +465,18 @@ async def measure(
     """Rasa and voice text turns in alternating blocks, then speech, then the overload run."""
     language: str = args.lang
     devices = tokens[: args.devices]
-    await voice.wait_ready("/healthz")
-    small = start_small() if args.overload_queue > 0 else None  # after voice (which may train)
-    await rasa.wait_ready("/model/parse", {"text": "hello"})
-    run = Run(
-        {
-            k: Result(k)
-            for k in ("rasa /model/parse", "voice text turn", "voice streamed audio turn")
-        }
-    )
+    names = ("rasa /model/parse", "voice text turn", "voice streamed audio turn")
+    run = Run({name: Result(name) for name in names})
     rasa_result, text, speech = run.results.values()
     rasa_clients, voice_clients = clients([None] * len(devices)), clients(devices)
     parse = poster(f"{rasa.base}/model/parse", None, b'"intent"', rasa_result)
     turn = poster(f"{voice.base}/v1/turns", language, b'"speech"', text)
-    try:  # untimed warm-up (the first parses trace the prediction graph), then the blocks
-        await run_devices(Result(""), parse, rasa_clients, sentences, 1, 0)
+    try:  # untimed warm-ups: the first parses make each side trace its prediction graph
+        await voice.wait_ready("/healthz")
         await run_devices(Result(""), turn, voice_clients, sentences, 1, 0)
+        small = start_small() if args.overload_queue > 0 else None  # after voice: it may train
+        await rasa.wait_ready("/model/parse", {"text": "hello"})
+        await run_devices(Result(""), parse, rasa_clients, sentences, 1, 0)
         done = 0
         for block in range(BLOCKS):
             turns = args.turns * (block + 1) // BLOCKS - done
