@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -31,7 +32,7 @@ import tarfile
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +76,8 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     wall: float = 0.0  # seconds under load, summed over the blocks
+    server_cpu: float = 0.0  # CPU seconds of the server's processes meanwhile
+    client_cpu: float = 0.0  # CPU seconds of this load generator meanwhile
     unanswered: Counter[str] = field(default_factory=Counter)  # speech the server did not hear
     after: list[float] = field(default_factory=list)  # speech: end -> last reply audio
     retry_after: int = 0  # 503s that carried Retry-After
@@ -168,6 +171,17 @@ class ServerProcess:
         for pid in found:
             found.extend(child for child, parent in parents.items() if parent == pid)
         return found
+
+    def cpu(self) -> float:
+        """CPU seconds used so far by the server's processes (user and system)."""
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+        return total / os.sysconf("SC_CLK_TCK")
 
     def memory(self) -> list[tuple[int, int, int]]:
         """(pid, VmRSS kB, VmHWM kB) of each process of the server."""
@@ -295,9 +309,18 @@ async def run_devices(
             else:
                 result.errors[problem] += 1
 
-    start = time.perf_counter()
     await asyncio.gather(*(device(i, s) for i, s in enumerate(sessions)))
-    result.wall += time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def timed(result: Result, server: ServerProcess) -> Iterator[None]:
+    """Adds the block's wall time and the CPU time of both sides to `result`."""
+    own = os.times()
+    wall, cpu = time.perf_counter(), server.cpu()
+    yield
+    result.wall += time.perf_counter() - wall
+    result.server_cpu += server.cpu() - cpu
+    result.client_cpu += sum(os.times()[:2]) - sum(own[:2])
 
 
 def clients(tokens: Sequence[str | None]) -> list[aiohttp.ClientSession]:
@@ -480,18 +503,19 @@ async def measure(
         done = 0
         for block in range(BLOCKS):
             turns = args.turns * (block + 1) // BLOCKS - done
-            await run_devices(rasa_result, parse, rasa_clients, sentences, turns, done)
-            await run_devices(text, turn, voice_clients, sentences, turns, done)
+            with timed(rasa_result, rasa):
+                await run_devices(rasa_result, parse, rasa_clients, sentences, turns, done)
+            with timed(text, voice):
+                await run_devices(text, turn, voice_clients, sentences, turns, done)
             done += turns
     finally:
         await close_all(rasa_clients + voice_clients)
     if clips:
-        start = time.perf_counter()
-        await asyncio.gather(
-            *(stream_device(speech, voice.base, t, clips, language, args.audio_turns, args.speed, i)
-              for i, t in enumerate(devices))
-        )  # fmt: skip
-        speech.wall = time.perf_counter() - start
+        with timed(speech, voice):
+            await asyncio.gather(
+                *(stream_device(speech, voice.base, t, clips, language, args.audio_turns,
+                                args.speed, i) for i, t in enumerate(devices))
+            )  # fmt: skip
     else:
         del run.results["voice streamed audio turn"]
     run.memory = {s.name: s.memory() for s in (rasa, voice)}
@@ -525,14 +549,16 @@ def report(args: argparse.Namespace, sentences: list[str], run: Run) -> None:
         f"rasa run --enable-api on the same model; text turns alternate with rasa in {BLOCKS} "
         f"blocks after a warm-up\nspeech: {args.audio_turns} utterances per device on its "
         f"WebSocket after an untimed one, {pace}, timed from the client's end to the turn\n"
+        f"server, client: CPU cores used meanwhile by the server's processes and by this "
+        f"load generator ({os.cpu_count()} cores here)\n"
     )
-    head = ("requests", "errors", "req/s", "p50 ms", "p99 ms", "p99/p50")
+    head = ("requests", "errors", "req/s", "p50 ms", "p99 ms", "p99/p50", "server", "client")
     print(f"{'':26}" + "".join(f"{h:>9}" for h in head))
     for r in run.results.values():
-        cells = (r.requests, sum(r.errors.values()))
+        cells, wall = (r.requests, sum(r.errors.values())), max(r.wall, 1e-9)
         print(
             f"{r.name:26}{cells[0]:9d}{cells[1]:9d}{r.throughput:9.1f}{r.p(0.5):9.1f}"
-            f"{r.p(0.99):9.1f}{r.tail:9.2f}"
+            f"{r.p(0.99):9.1f}{r.tail:9.2f}{r.server_cpu / wall:9.2f}{r.client_cpu / wall:9.2f}"
         )
     for r in run.results.values():
         for label, counts in (("errors", r.errors), ("not heard", r.unanswered)):
