@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from voice_runtime.cli.test import report
-from voice_runtime.dialog.dialogtest import Dialog, dialog_files, load_dialogs, run_dialog
+from voice_runtime.cli.test import play, report
+from voice_runtime.dialog.dialogtest import Dialog, dialog_files, load_dialogs
 from voice_runtime.dialog.router import Assistant
+from voice_runtime.project import Project
 
 DIALOG_DIR = Path(__file__).parent / "dialogs"
 DIALOGS = [d for f in dialog_files([DIALOG_DIR]) for d in load_dialogs(f)]
@@ -23,6 +24,6 @@ def test_every_skill_has_three_dialogs_per_language() -> None:
 
 
 @pytest.mark.parametrize("dialog", DIALOGS, ids=lambda d: f"{Path(d.file).stem}:{d.line}")
-def test_dialog(assistant: Assistant, dialog: Dialog) -> None:
-    result = run_dialog(assistant, dialog)
+def test_dialog(assistant: Assistant, project: Project, dialog: Dialog) -> None:
+    result = play(assistant, project, dialog)
     assert result.passed, report(result)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..dialog.dialogtest import DialogResult, dialog_files, load_dialogs, run_dialog
+from ..dialog.dialogtest import Dialog, DialogResult, dialog_files, load_dialogs, run_dialog
+from ..dialog.router import Assistant
+from ..project import Project
 from .common import add_demo_services, build_assistant, err, project_of
 
 
@@ -36,12 +38,22 @@ def run(args: argparse.Namespace) -> int:
     assistant = build_assistant(args)
     failed = 0
     for dialog in dialogs:
-        result = run_dialog(assistant, dialog)
+        result = play(assistant, project_of(args), dialog)
         failed += not result.passed
         print(report(result, args.verbose), flush=True)
     assistant.close()
     print(f"{len(dialogs) - failed} passed, {failed} failed, {len(dialogs)} dialogs")
     return 1 if failed else 0
+
+
+def play(assistant: Assistant, project: Project, dialog: Dialog) -> DialogResult:
+    """A dialog in a fresh session, or through a household when it names devices,
+    a time or campaigns."""
+    if dialog.in_household:
+        from ..campaigns.dialogs import run_household_dialog
+
+        return run_household_dialog(assistant, project, dialog)
+    return run_dialog(assistant, dialog)
 
 
 def report(result: DialogResult, verbose: bool = False) -> str:

@@ -17,11 +17,21 @@ dialogs:
           intent: book_test_drive
           slots: {model: aurora}
           outcome: ok                 # or timeout, connection, http 500, ...
+  - name: a household with sponsored lines
+    at: "2026-12-05T15:00:00+08:00"   # the clock the scenes see (a Saturday afternoon)
+    devices:                          # one person's devices; a turn names its `device:`
+      speaker: {type: speaker, room: kitchen}
+      tv: {type: tv, room: living_room, name: Living room TV}
+    campaigns: true                   # the project's campaigns/*.yaml take part
+    turns:
+      - user: open golden wok
+        device: speaker               # default: the first device
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,9 +55,11 @@ TURN_FIELDS = (
     "response_matches",
     "state",
     "service",
+    "device",
 )
 SERVICE_FIELDS = ("name", "intent", "slots", "outcome")
-DIALOG_FIELDS = ("name", "language", "turns")
+DIALOG_FIELDS = ("name", "language", "turns", "devices", "at", "campaigns")
+DEVICE_FIELDS = ("type", "room", "name")
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,7 @@ class Expectation:
     state: dict[str, Any] = field(default_factory=dict)
     service: dict[str, Any] | None = None
     check_service: bool = False
+    device: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,14 @@ class Dialog:
     line: int
     language: str | None
     turns: tuple[Expectation, ...]
+    devices: dict[str, dict[str, str]] = field(default_factory=dict)
+    at: str | None = None
+    campaigns: bool = False
+
+    @property
+    def in_household(self) -> bool:
+        """Played through a household (devices, a fixed clock, sponsored lines)."""
+        return bool(self.devices or self.campaigns or self.at)
 
     @property
     def calls_services(self) -> bool:
@@ -175,11 +196,40 @@ def load_dialogs(path: Path) -> list[Dialog]:
                         state={str(k): v for k, v in state.items()},
                         service=service,
                         check_service="service" in t,
+                        device=_text(t.get("device")),
                     )
                 )
             name = _text(values.get("name")) or f"dialog at line {item.line}"
             lang = str(language.value) if language is not None else None
-            dialogs.append(Dialog(name, file, item.line, lang, tuple(turns)))
+            devices: dict[str, dict[str, str]] = {}
+            listed = values.get("devices")
+            for key, node in (
+                listed.mapping() if listed is not None and listed.is_mapping else {}
+            ).items():
+                spec = fields(node, DEVICE_FIELDS, f"device '{key}'")
+                devices[key] = {k: str(v.value) for k, v in spec.items()}
+                if "type" not in spec:
+                    fail(node, f"device '{key}' needs a type: speaker, tv, phone or car")
+            if listed is not None and not listed.is_mapping:
+                fail(listed, "devices must map a name to {type, room, name}")
+            for expected in turns:
+                if expected.device is not None and expected.device not in devices:
+                    fail(
+                        item, f"a turn speaks on device '{expected.device}', which 'devices' lacks"
+                    )
+            campaigns = values.get("campaigns")
+            dialogs.append(
+                Dialog(
+                    name,
+                    file,
+                    item.line,
+                    lang,
+                    tuple(turns),
+                    devices,
+                    _text(values.get("at")),
+                    bool(campaigns is not None and campaigns.value is True),
+                )
+            )
     if problems:
         raise SkillError("; ".join(str(p) for p in problems[:5]))
     return dialogs
@@ -189,13 +239,23 @@ def _text(node: Node | None) -> str | None:
     return None if node is None or node.value is None else str(node.value)
 
 
-def run_dialog(assistant: Assistant, dialog: Dialog) -> DialogResult:
-    """Play a dialog against the assistant in a fresh session; check every turn."""
+TurnPlayer = Callable[[Expectation], Turn]
+"""Answers one expected turn's `user` line (a household with devices and campaigns)."""
+
+
+def run_dialog(
+    assistant: Assistant, dialog: Dialog, player: TurnPlayer | None = None
+) -> DialogResult:
+    """Play a dialog against the assistant in a fresh session (or through `player`);
+    check every turn."""
     session = Session(language=dialog.language)
     results: list[TurnResult] = []
     for expected in dialog.turns:
         try:
-            turn = assistant.handle_sync(expected.user, session)
+            if player is not None:
+                turn = player(expected)
+            else:
+                turn = assistant.handle_sync(expected.user, session)
         except InputError as exc:
             results.append(TurnResult(expected, None, (f"input refused: {exc}",)))
             continue
