@@ -61,3 +61,10 @@ def train_nlu_function() -> Any:
 
     quiet()
     return train_nlu
+
+
+def tensorflow_module() -> Any:
+    """`tensorflow` (imported by Rasa anyway; it has no type stubs)."""
+    import importlib
+
+    return importlib.import_module("tensorflow")
