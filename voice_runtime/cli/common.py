@@ -100,7 +100,10 @@ def build_household(
 
 
 def local_device(
-    user: str = "local-user", device_type: str = "speaker", language: str | None = None
+    user: str = "local-user",
+    device_type: str = "speaker",
+    language: str | None = None,
+    room: str | None = None,
 ) -> Device:
     """The one device of a command that runs on this machine (shell, listen, ask)."""
-    return Device.of_type(f"{user}-{device_type}", user, device_type, language=language)
+    return Device.of_type(f"{user}-{device_type}", user, device_type, language=language, room=room)

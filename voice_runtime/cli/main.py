@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("run the household server for speakers, TVs and phones", "serve"),
     "devices": ("add, list or revoke the devices allowed to use the server", "devices"),
     "device": ("the reference smart-speaker client of a server", "device"),
+    "campaigns": ("explain which sponsored content a person would get, and why", "campaigns"),
     "report": ("write a brand's campaign report (HTML and PNG plots)", "report"),
     "privacy": ("export or delete everything kept about a person", "privacy"),
     "people": ("child profiles and marketing opt-outs of a person", "people"),

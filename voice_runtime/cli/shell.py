@@ -12,18 +12,28 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ..dialog.dialogtest import recorded_dialog
 from ..dialog.turn import Turn
 from ..errors import AudioError, InputError, VoiceError
 from ..household.home import Household
 from ..household.people import DEVICE_TYPES, Device
-from .common import add_demo_services, add_language, build_household, err, local_device
+from .common import (
+    add_demo_services,
+    add_language,
+    build_household,
+    err,
+    local_device,
+    project_of,
+)
+
+if TYPE_CHECKING:
+    from ..campaigns.setup import Marketing
 
 COMMANDS_HELP = (
     "/state shows the session, /reset clears it, /save FILE.yaml records a dialog test, "
-    "/quit leaves (or Ctrl-D)"
+    "/why explains the sponsored suggestions (with --campaigns), /quit leaves (or Ctrl-D)"
 )
 
 
@@ -50,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="speaker",
         choices=DEVICE_TYPES,
         help="the type of device the shell acts as (default speaker)",
+    )
+    parser.add_argument("--room", default=None, help="the room the device is in, e.g. kitchen")
+    parser.add_argument(
+        "--campaigns",
+        action="store_true",
+        help="let the project's campaigns offer sponsored lines (caps kept in the database)",
     )
     parser.add_argument(
         "--idle-timeout",
@@ -79,18 +95,29 @@ def run(args: argparse.Namespace) -> int:
     preload = getattr(engine, "preload", None)
     if preload is not None:
         preload([args.lang] if args.lang else household.assistant.languages)
+    device = local_device(args.user, args.device, args.lang, args.room)
+    marketing = None
+    if args.campaigns:
+        from ..campaigns.setup import Marketing
+        from ..store.database import database_url
+
+        project = project_of(args)
+        marketing = Marketing.attach(household, project, database_url(project.models_dir))
     interactive = sys.stdin.isatty()
     if interactive:
         print(f"voice shell: type a request; {COMMANDS_HELP}")
     voice = Voice() if args.speak else None
     converse(
         household,
-        local_device(args.user, args.device, args.lang),
+        device,
         _lines(interactive),
         sys.stdout,
         as_json=args.json,
         voice=voice,
+        marketing=marketing,
     )
+    if marketing is not None:
+        household.run(marketing.aclose())
     household.close()
     if getattr(engine, "loading", False):
         # A model still loading in the background: leave now. Waiting would make a
@@ -108,6 +135,7 @@ def converse(
     out: TextIO,
     as_json: bool = False,
     voice: Voice | None = None,
+    marketing: Marketing | None = None,
 ) -> None:
     """Answer each line (None: a line that was not UTF-8) until the input or /quit ends."""
     turns: list[Turn] = []  # since the last /reset, for /save
@@ -120,7 +148,7 @@ def converse(
         if talking and not stored:
             err("! the session was idle too long; starting a new conversation")
         if line.strip().startswith("/"):
-            if _command(line.strip(), household, device, turns, out):
+            if _command(line.strip(), household, device, turns, out, marketing):
                 return
             talking = household.run(household.sessions.load(device.id)) is not None
             continue
@@ -217,7 +245,12 @@ def _lines(interactive: bool) -> Iterator[str | None]:
 
 
 def _command(
-    command: str, household: Household, device: Device, turns: list[Turn], out: TextIO
+    command: str,
+    household: Household,
+    device: Device,
+    turns: list[Turn],
+    out: TextIO,
+    marketing: Marketing | None = None,
 ) -> bool:
     """Run a /command; True means leave the shell."""
     name, _, argument = command.partition(" ")
@@ -231,6 +264,16 @@ def _command(
         household.run(household.reset(device))
         turns.clear()
         out.write("session reset\n")
+    elif name == "/why":
+        if marketing is None:
+            err("! no campaigns in this shell: start it with --campaigns")
+        else:
+            from ..campaigns.why import explain
+
+            session = household.run(household.session_of(device))
+            language = device.language or session.language or "en"
+            lines = household.run(explain(marketing.placements, device, language, session))
+            out.write("\n".join(lines) + "\n")
     elif name == "/save":
         path = Path(argument.strip()) if argument.strip() else None
         _save(path, device.language, turns, out)

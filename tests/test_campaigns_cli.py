@@ -1,0 +1,124 @@
+"""`voice campaigns why` and the shell's `/why`: every campaign with the reason it was or was
+not chosen, on the real campaigns and skills."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from voice_runtime.campaigns.ledger import MemoryLedger
+from voice_runtime.campaigns.setup import Marketing
+from voice_runtime.cli.common import local_device
+from voice_runtime.cli.main import main
+from voice_runtime.cli.shell import converse
+from voice_runtime.dialog.router import Assistant
+from voice_runtime.household.home import Household
+from voice_runtime.project import Project
+from voice_runtime.store.sessions import MemorySessionStore
+
+ROOT = Path(__file__).resolve().parent.parent
+SATURDAY_EVENING = "2026-12-05T20:00:00+08:00"
+
+
+def why(tmp_path: Path, *args: str) -> None:
+    database = f"sqlite:///{tmp_path / 'why.db'}"
+    code = main(["--project", str(ROOT), "campaigns", "why", "--database", database, *args])
+    assert code == 0
+
+
+def test_why_names_every_campaign_with_its_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    why(
+        tmp_path,
+        "--user",
+        "alice",
+        "--device",
+        "tv",
+        "--room",
+        "living_room",
+        "--at",
+        SATURDAY_EVENING,
+        "--placement",
+        "what_can_you_do",
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert (
+        lines[0]
+        == "campaigns for alice on alice-tv (tv, living_room) at 2026-12-05 20:00 UTC+08:00"
+    )
+    assert lines[1] == "what_can_you_do:"
+    reasons = {line.split()[0]: " ".join(line.split()[1:]) for line in lines[2:]}
+    assert reasons == {
+        "anchor_weekend_baking": (
+            "out of scene: not in the kitchen; outside 13:00-18:00 on sat, sun"
+        ),
+        "dreamwell_evening_wind_down": "out of scene: not a phone or speaker; not in the bedroom",
+        "star_motors_evening_tv": "chosen (scene evening on the TV)",
+    }
+
+
+def test_why_for_a_child_and_an_unknown_device(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = f"sqlite:///{tmp_path / 'why.db'}"
+    assert (
+        main(["--project", str(ROOT), "people", "child", "--user", "tim", "--database", database])
+        == 0
+    )
+    why(
+        tmp_path,
+        "--user",
+        "tim",
+        "--device",
+        "tv",
+        "--at",
+        SATURDAY_EVENING,
+        "--placement",
+        "idle_screen",
+    )
+    out = capsys.readouterr().out
+    assert out.count("excluded: child profile") == 3
+    code = main(
+        [
+            "--project",
+            str(ROOT),
+            "campaigns",
+            "why",
+            "--database",
+            database,
+            "--user",
+            "tim",
+            "--device",
+            "tv-nope",
+        ]
+    )
+    assert code == 1
+    assert capsys.readouterr().err.strip() == (
+        "voice campaigns: error: unknown device 'tv-nope'; see voice devices list"
+    )
+
+
+def test_shell_why_shows_a_cap_after_an_exposure(
+    tmp_path: Path, assistant: Assistant, project: Project
+) -> None:
+    household = Household(assistant, MemorySessionStore())
+    moment = datetime.fromisoformat("2026-12-05T15:00:00+08:00")  # the kitchen's weekend scene
+    marketing = Marketing.attach(
+        household,
+        project,
+        f"sqlite:///{tmp_path / 'shell.db'}",
+        ledger=MemoryLedger(),
+        clock=lambda: moment,
+    )
+    out = io.StringIO()
+    kitchen = local_device("alice", "speaker", "en", "kitchen")
+    converse(household, kitchen, ["open golden wok", "stop", "/why"], out, marketing=marketing)
+    text = out.getvalue()
+    assert "Sponsored: Anchor Baking Class" in text
+    block = text.split("what_can_you_do:")[1].split("open_question:")[0]
+    assert "anchor_weekend_baking" in block and "capped: 1 a day" in block
+    household.run(marketing.aclose())
