@@ -1,4 +1,5 @@
-"""`voice bench nlu|startup|speech|service`: numbers, measured in the same run."""
+"""`voice bench nlu|startup|speech|service|server|campaigns`: numbers, measured in the
+same run beside their anchors."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from ..dialog.dialogtest import dialog_files, load_dialogs
 from ..dialog.session import Session
 from ..errors import VoiceError
+from .bench_server import add_server_arguments, bench_server
 from .bench_speech import bench_speech, percentile
 from .common import build_assistant, nlu_engine, project_of
 
@@ -28,13 +30,22 @@ STARTUP_SENTENCES = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=["nlu", "startup", "speech", "service"])
+    parser.add_argument(
+        "what", choices=["nlu", "startup", "speech", "service", "server", "campaigns"]
+    )
     parser.add_argument("--lang", choices=["en", "zh"], default="en")
     parser.add_argument(
         "--rounds",
         type=int,
         default=5,
         help="nlu: passes over the sentences; startup: runs of each shell; speech: noise seed",
+    )
+    add_server_arguments(parser)
+    parser.add_argument(
+        "--campaigns", type=int, default=100, help="campaigns: active campaigns (default 100)"
+    )
+    parser.add_argument(
+        "--decisions", type=int, default=2000, help="campaigns: decisions timed (default 2000)"
     )
 
 
@@ -45,6 +56,12 @@ def run(args: argparse.Namespace) -> int:
         return bench_speech(args)
     if args.what == "service":
         return bench_service(args)
+    if args.what == "server":
+        return bench_server(args)
+    if args.what == "campaigns":
+        from .bench_campaigns import bench_campaigns
+
+        return bench_campaigns(args)
     return bench_startup(args)
 
 
