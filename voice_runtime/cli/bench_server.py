@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -78,7 +79,8 @@ class Result:
     wall: float = 0.0  # seconds under load, summed over the blocks
     server_cpu: float = 0.0  # CPU seconds of the server's processes meanwhile
     client_cpu: float = 0.0  # CPU seconds of this load generator meanwhile
-    unanswered: Counter[str] = field(default_factory=Counter)  # speech the server did not hear
+    unanswered: Counter[str] = field(default_factory=Counter)  # speech not heard, or untimed
+    late: Counter[str] = field(default_factory=Counter)  # messages after an utterance's reply
     after: list[float] = field(default_factory=list)  # speech: end -> last reply audio
     retry_after: int = 0  # 503s that carried Retry-After
 
@@ -92,6 +94,16 @@ class Result:
 
     def p(self, q: float) -> float:
         return percentile(self.latencies, q) * 1e3 if self.latencies else float("nan")
+
+    def add(self, outcome: tuple[float, float] | str) -> None:
+        """A speech turn: its two latencies, or why it was not answered or timed."""
+        if isinstance(outcome, tuple):
+            self.latencies.append(outcome[0])
+            self.after.append(outcome[1])
+        elif outcome.startswith(("idle", "ended by")):
+            self.unanswered[outcome] += 1
+        else:
+            self.errors[outcome] += 1
 
     @property
     def tail(self) -> float:
@@ -352,59 +364,86 @@ async def stream_device(
     async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:
         try:
             async with session.ws_connect(base.replace("http", "ws", 1) + "/v1/stream") as ws:
-                first = await ws.receive_json(timeout=TIMEOUT)
-                if first.get("type") != "ready":
-                    result.errors[f"ws {first.get('type')}: {first.get('error')}"[:60]] += 1
-                    return
-                for turn in range(turns + 1):
-                    clip = clips[(index + turn) % len(clips)]
-                    outcome = await utterance(ws, clip, language, speed)
-                    if not turn:
-                        continue
-                    if isinstance(outcome, tuple):
-                        result.latencies.append(outcome[0])
-                        result.after.append(outcome[1])
-                    elif outcome.startswith("idle"):
-                        result.unanswered[outcome] += 1
-                    else:
-                        result.errors[outcome] += 1
+                inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+                reader = asyncio.create_task(read_messages(ws, inbox))
+                try:
+                    first = await asyncio.wait_for(inbox.get(), TIMEOUT)
+                    if first.get("type") != "ready":
+                        result.errors[f"ws {first.get('type')}: {first.get('error')}"[:60]] += 1
+                        return
+                    for turn in range(turns + 1):
+                        clip = clips[(index + turn) % len(clips)]
+                        outcome = await utterance(ws, inbox, clip, language, speed, result)
+                        if turn:
+                            result.add(outcome)
+                finally:
+                    reader.cancel()
         except (TimeoutError, aiohttp.ClientError) as exc:
             result.errors["timeout" if isinstance(exc, TimeoutError) else type(exc).__name__] += 1
 
 
+async def read_messages(
+    ws: aiohttp.ClientWebSocketResponse, inbox: asyncio.Queue[dict[str, Any]]
+) -> None:
+    """The server's JSON messages into `inbox` (reply audio frames are dropped)."""
+    async for message in ws:
+        if message.type == aiohttp.WSMsgType.TEXT:
+            inbox.put_nowait(json.loads(message.data))
+    inbox.put_nowait({"type": "closed", "error": ws.close_code})
+
+
+def drain(inbox: asyncio.Queue[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    while not inbox.empty():
+        message = inbox.get_nowait()
+        if message.get("type") not in ("partial", "audio", "push"):
+            found.append(message)
+    return found
+
+
 async def utterance(
-    ws: aiohttp.ClientWebSocketResponse, pcm: bytes, language: str, speed: float
-) -> tuple[float, float] | str:
-    """Stream one clip; (end -> turn, end -> audio_end) in seconds, or what went wrong."""
+    ws: aiohttp.ClientWebSocketResponse, inbox: asyncio.Queue[dict[str, Any]], pcm: bytes,
+    language: str, speed: float, result: Result,
+) -> tuple[float, float] | str:  # fmt: skip
+    """Stream one clip; (end -> turn, end -> audio_end) in seconds, or what went wrong.
+
+    A device stops streaming when the server ends the utterance by itself (its
+    endpointer heard the end first): such turns are answered but not timed.
+    """
+    for late in drain(inbox):  # after the previous reply's end: counted, not hidden
+        result.late[f"{late.get('type')}: {late.get('error')}"] += 1
     await ws.send_json({"type": "start", "language": language})
     frame = RATE * 2 * FRAME_MS // 1000
     began = time.perf_counter()
+    pending: list[dict[str, Any]] = []
     for number, at in enumerate(range(0, len(pcm), frame)):
+        pending += drain(inbox)
+        if pending:
+            break
         await ws.send_bytes(pcm[at : at + frame])
         delay = began + (number + 1) * FRAME_MS / 1e3 / speed - time.perf_counter() if speed else 0
         if delay > 0:
             await asyncio.sleep(delay)
-    await ws.send_json({"type": "end"})
+    early = bool(pending)
+    if not early:
+        await ws.send_json({"type": "end"})
     ended = time.perf_counter()
     turn_at: float | None = None
     while True:
-        message = await ws.receive(timeout=TIMEOUT)
-        if message.type == aiohttp.WSMsgType.BINARY:
-            continue
-        if message.type != aiohttp.WSMsgType.TEXT:
-            return f"ws closed ({message.type.name} {ws.close_code})"
-        data = json.loads(message.data)
+        data = pending.pop(0) if pending else await asyncio.wait_for(inbox.get(), TIMEOUT)
         kind = data.get("type")
         if kind == "turn":
-            turn_at = time.perf_counter()  # (the endpointer may end it before our `end`: 0)
+            turn_at = time.perf_counter()
         elif kind == "audio_end":
             if turn_at is None:
                 return "audio_end without a turn"
-            return max(0.0, turn_at - ended), time.perf_counter() - ended
+            if early:
+                return "ended by the server's endpointer before the clip (untimed)"
+            return turn_at - ended, time.perf_counter() - ended
         elif kind == "idle":
             return f"idle {data.get('reason')}"
-        elif kind == "error":
-            return f"ws error: {data.get('error', '')}"[:60]
+        elif kind in ("error", "closed"):
+            return f"ws {kind}: {data.get('error', '')}"[:60]
 
 
 def speech_clips(folder: Path, language: str) -> list[bytes]:
@@ -561,7 +600,11 @@ def report(args: argparse.Namespace, sentences: list[str], run: Run) -> None:
             f"{r.p(0.99):9.1f}{r.tail:9.2f}{r.server_cpu / wall:9.2f}{r.client_cpu / wall:9.2f}"
         )
     for r in run.results.values():
-        for label, counts in (("errors", r.errors), ("not heard", r.unanswered)):
+        for label, counts in (
+            ("errors", r.errors),
+            ("untimed", r.unanswered),
+            ("late messages", r.late),
+        ):
             if counts:
                 print(f"  {r.name} {label}: " + ", ".join(f"{n} x {k}" for k, n in counts.items()))
     speech = run.results.get("voice streamed audio turn")
