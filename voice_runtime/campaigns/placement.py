@@ -269,6 +269,38 @@ class Placements:
         speech = joined(turn.language, turn.response.speech, line)
         return replace(turn, response=SkillResponse(speech, card))
 
+    async def poster(self, device: Device, session: Session | None = None) -> Turn | None:
+        """An idle-screen poster for `device` (placement `idle_screen`), or None.
+
+        None for a device without a screen, while its conversation (`session`)
+        waits for an answer, or when the engine chooses nothing (scenes, caps,
+        budget). A chosen poster is recorded (decision, exposure) and kept as the
+        person's offer on this device, so "yes" on that screen deep-links.
+        """
+        if not device.has_screen or (session is not None and session.state.waiting):
+            return None
+        person = await self.sessions.load_person(device.user)
+        said = person.get("language")
+        language = device.language or (said if said in PHRASES else None) or "en"
+        decision = await self.decide(device, language, "idle_screen", session=session)
+        if decision.campaign is None or decision.creative is None:
+            return None
+        campaign, creative = decision.campaign, decision.creative
+        scene = decision.scene or ""
+        await self._record("decision", campaign, device, scene, "idle_screen")
+        await self._record("exposure", campaign, device, scene, "idle_screen")
+        person = await self.sessions.load_person(device.user)
+        offer = Offer(campaign.id, campaign.brand, device.id, scene, "idle_screen", self.clock())
+        person["offer"] = offer.to_json()
+        await self.sessions.save_person(device.user, person)
+        skill = self.assistant.catalog.get(campaign.skill)
+        name = skill.name.get(language, campaign.skill) if skill else campaign.skill
+        title = joined(language, disclosure(language), creative.card_title or name)
+        card = Card(title, creative.card_text or "", creative.image)
+        response = SkillResponse(sponsored_line(decision, language), card)
+        state = session.to_dict() if session is not None else {}
+        return Turn("", language, "poster", None, response, state=state)
+
     async def decide(
         self,
         device: Device,

@@ -8,6 +8,11 @@ Settings come from flags, else the environment, else defaults:
     --max-running / --max-queue          turns running at once / waiting beyond them
     --rate / --burst                     turns per second per device / in a row
     --max-body                           bytes of a request body
+    --no-campaigns                       no scene marketing (default: the project's
+                                         campaigns/*.yaml are attached)
+    --poster-interval S / --poster-idle S  idle-screen posters: look every S seconds
+                                         (default 60; 0: never) at screens idle for
+                                         S seconds (default 120)
 
 `--workers N` (N > 1, Redis required) starts N worker processes, each a
 `voice serve` of its own that loads the models once and binds the same port
@@ -33,6 +38,7 @@ from .common import add_demo_services, build_assistant, err, project_of
 
 if TYPE_CHECKING:
     from ..dialog.router import Assistant
+    from ..project import Project
     from ..server import ServerSettings
 
 READY = "ready"  # what a worker prints on stdout once it listens
@@ -82,6 +88,26 @@ def add_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str] = os.e
         "--max-body", type=int, default=16 * 1024, help="largest request body in bytes (413)"
     )
     parser.add_argument("--idle-timeout", type=float, default=300.0, help="seconds a session lasts")
+    parser.add_argument(
+        "--no-campaigns",
+        dest="campaigns",
+        action="store_false",
+        help="no scene marketing (default: the project's campaigns/*.yaml are attached)",
+    )
+    parser.add_argument(
+        "--poster-interval",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="look for idle screens to show a sponsored poster every SECONDS (0: never)",
+    )
+    parser.add_argument(
+        "--poster-idle",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="a screen is idle after SECONDS without a turn (default 120)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     add_demo_services(parser)
 
@@ -99,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if workers > 1 and port == 0:
         raise VoiceError("--workers needs a fixed --port (the workers share it)")
+    if args.poster_interval < 0 or args.poster_idle < 0:
+        raise VoiceError("--poster-interval and --poster-idle must be 0 or more seconds")
     settings = _settings(args)
     if workers > 1 and not args.worker:
         return _supervise(workers, port, args, settings)
@@ -119,6 +147,9 @@ def _settings(args: argparse.Namespace) -> ServerSettings:
         burst=args.burst,
         max_body=args.max_body,
         idle_timeout=args.idle_timeout,
+        campaigns=args.campaigns,
+        poster_interval=args.poster_interval,
+        poster_idle=args.poster_idle,
     )
 
 
@@ -151,7 +182,8 @@ def _serve(
             print(listening_line(args.host, bound, workers, settings), flush=True)
 
     try:
-        asyncio.run(serve(assistant, settings, args.host, port, reuse_port, announce))
+        project = project_of(args)
+        asyncio.run(serve(assistant, settings, args.host, port, reuse_port, announce, project))
     finally:
         assistant.close()
     return 0
@@ -164,13 +196,15 @@ async def serve(
     port: int,
     reuse_port: bool,
     announce: Callable[[int], None],
+    project: Project | None = None,
 ) -> None:
-    """Run the server until SIGINT or SIGTERM; in-flight turns finish before it returns."""
+    """Run the server until SIGINT or SIGTERM; in-flight turns finish before it returns.
+    With `project`, its campaigns are attached (unless `settings.campaigns` is off)."""
     from aiohttp import web
 
     from ..server import create_app
 
-    app = create_app(assistant, settings)
+    app = create_app(assistant, settings, project=project)
     runner = web.AppRunner(
         app, access_log=None, handle_signals=False, shutdown_timeout=settings.shutdown_grace
     )
@@ -203,6 +237,10 @@ def _supervise(workers: int, port: int, args: argparse.Namespace, settings: Serv
     command += ["--max-running", str(args.max_running), "--max-queue", str(args.max_queue)]
     command += ["--rate", str(args.rate), "--burst", str(args.burst)]
     command += ["--max-body", str(args.max_body), "--idle-timeout", str(args.idle_timeout)]
+    command += ["--poster-interval", str(args.poster_interval)]
+    command += ["--poster-idle", str(args.poster_idle)]
+    if not args.campaigns:
+        command.append("--no-campaigns")
     if args.demo_services:
         command.append("--demo-services")
     children = [

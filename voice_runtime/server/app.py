@@ -11,10 +11,13 @@ Routes:
 
 Start-up (`cleanup_ctx`, in order): the device database; the NLU models of
 every language, loaded in a worker thread before the port accepts traffic;
-the session store, the push hub and the household; the turn queue. Tear-down
-runs backwards: the queue drains (in-flight turns finish), then pushes, the
-store and the database close. Open WebSockets are closed on shutdown with
-code 1001 "server shutting down".
+the session store, the push hub and the household, with scene marketing
+attached when a project with campaigns is given (`campaigns/*.yaml`, unless
+`settings.campaigns` is off); the turn queue; the idle-screen posters
+(`posters.py`, every `settings.poster_interval` seconds, when marketing is on).
+Tear-down runs backwards: the posters stop, the queue drains (in-flight turns
+finish), then marketing, pushes, the store and the database close. Open
+WebSockets are closed on shutdown with code 1001 "server shutting down".
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +38,16 @@ from aiohttp import WSCloseCode, web
 
 from ..audio.resample import to_16k_mono
 from ..audio.wav import Audio, wav_bytes
+from ..campaigns.catalog import campaigns_dir
+from ..campaigns.setup import Marketing
 from ..dialog.router import Assistant
+from ..dialog.turn import Turn
 from ..errors import AudioError, InputError
 from ..household.home import Household
+from ..household.people import Device
 from ..languages import LANGUAGES
 from ..nlu.engine import NluEngine
+from ..project import Project
 from ..skills.catalog import Catalog
 from ..spoken import speech_audio_async
 from ..store.database import open_database, safe_url
@@ -48,6 +57,7 @@ from ..tts.speaker import Speaker
 from .auth import authenticate
 from .limits import Limits, QueueFull, RateLimiter, TurnQueue
 from .metrics import CONTENT_TYPE, Metrics
+from .posters import Activity, PosterLoop
 from .protocol import error_json, turn_json
 from .push import PushHub
 from .stream import stream_handler
@@ -68,6 +78,9 @@ class ServerSettings:
     `max_running` turns run at a time and `max_waiting` more may wait; beyond
     that a turn gets 503 at once. Each device may send `rate` turns per second
     on average, `burst` in a row. Bodies over `max_body` bytes get 413.
+    `campaigns`: attach the project's campaigns (scene marketing); idle screens
+    are offered a poster every `poster_interval` seconds (0: never) once idle
+    for `poster_idle` seconds.
     """
 
     database_url: str
@@ -80,6 +93,9 @@ class ServerSettings:
     idle_timeout: float = 300.0
     languages: tuple[str, ...] = LANGUAGES
     shutdown_grace: float = 30.0
+    campaigns: bool = True
+    poster_interval: float = 60.0
+    poster_idle: float = 120.0
 
     def describe_store(self) -> str:
         if not self.redis_url:
@@ -144,6 +160,16 @@ SPEAKER = web.AppKey("speaker", Speaker)
 WEBSOCKETS = web.AppKey("websockets", set[web.WebSocketResponse])
 """The open WebSockets of this process: the stream handler adds and removes its own."""
 SKILLS = web.AppKey("skills", list[dict[str, Any]])
+PROJECT = web.AppKey("project", Project)
+"""The project whose campaigns are attached (set only when `create_app` is given one)."""
+CAMPAIGN_CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("campaign_clock")
+"""The campaign engine's clock, when not the real time (tests, demos)."""
+MARKETING = web.AppKey("marketing", Marketing)
+"""Scene marketing, set at start-up when it is attached (`app.get(MARKETING)`)."""
+ACTIVITY = web.AppKey("activity", Activity)
+"""When each device last had a turn in this process (REST and WebSocket)."""
+POSTERS = web.AppKey("posters", PosterLoop)
+"""The idle-screen poster loop, set at start-up when it runs."""
 
 ERROR_KINDS = {
     400: "bad_request",
@@ -160,9 +186,18 @@ ERROR_KINDS = {
 
 
 def create_app(
-    assistant: Assistant, settings: ServerSettings, speaker: Speaker | None = None
+    assistant: Assistant,
+    settings: ServerSettings,
+    speaker: Speaker | None = None,
+    project: Project | None = None,
+    campaign_clock: Callable[[], datetime] | None = None,
 ) -> web.Application:
-    """The server for `assistant`; nothing is opened until the app starts."""
+    """The server for `assistant`; nothing is opened until the app starts.
+
+    With `project`, its campaigns are attached at start-up (scene marketing and
+    idle-screen posters) unless `settings.campaigns` is off; `campaign_clock`
+    replaces the campaign engine's real-time clock (tests).
+    """
     app = web.Application(client_max_size=settings.max_body, middlewares=[error_middleware])
     app[SETTINGS] = settings
     app[ASSISTANT] = assistant
@@ -171,9 +206,14 @@ def create_app(
     app[SPEAKER] = speaker or Speaker()
     app[WEBSOCKETS] = set()
     app[SKILLS] = skills_json(assistant.catalog)
+    app[ACTIVITY] = Activity()
+    if project is not None:
+        app[PROJECT] = project
+    if campaign_clock is not None:
+        app[CAMPAIGN_CLOCK] = campaign_clock
     sockets = app[WEBSOCKETS]
     app[METRICS].open_streams.set_function(lambda: len(sockets))
-    app.cleanup_ctx.extend([_database, _models, _household, _queue])
+    app.cleanup_ctx.extend([_database, _models, _household, _queue, _posters])
     # aiohttp 3.9 types its signals' callbacks oddly; a plain coroutine function is right
     app.on_shutdown.append(_close_websockets)  # type: ignore[arg-type]
     app.router.add_post("/v1/turns", post_turn)
@@ -224,15 +264,81 @@ async def _household(app: web.Application) -> AsyncIterator[None]:
     await push.start()
     app[SESSIONS] = store
     app[PUSH] = push
-    app[HOUSEHOLD] = Household(app[ASSISTANT], store, app[REGISTRY], notify=push.notify)
+    activity = app[ACTIVITY]
+
+    async def notify(device: Device, turn: Turn) -> None:
+        activity.turned(device.id)  # a conversation handed to a device is a turn there
+        await push.notify(device, turn)
+
+    household = Household(app[ASSISTANT], store, app[REGISTRY], notify=notify)
+    household.observers.append(activity.observe)
+    app[HOUSEHOLD] = household
+    marketing = None
     try:
+        marketing = await _marketing(app, household)
+        if marketing is not None:
+            app[MARKETING] = marketing
         yield
     finally:
+        if marketing is not None:
+            await marketing.aclose()
         await push.close()
         await store.close()
         close = getattr(app[ASSISTANT].conversation.services, "close", None)
         if close is not None:
             await close()
+
+
+async def _marketing(app: web.Application, household: Household) -> Marketing | None:
+    """Attach the project's campaigns to `household`; None when off or there are none."""
+    settings = app[SETTINGS]
+    project = app.get(PROJECT)
+    if project is None or not settings.campaigns:
+        return None
+    if not campaigns_dir(project).is_dir():
+        return None
+    kwargs: dict[str, Any] = {}
+    clock = app.get(CAMPAIGN_CLOCK)
+    if clock is not None:
+        kwargs["clock"] = clock
+    marketing = await asyncio.to_thread(
+        Marketing.attach,
+        household,
+        project,
+        settings.database_url,
+        settings.redis_url,
+        **kwargs,
+    )
+    for file, reason in marketing.catalog.skipped.items():
+        logger.warning("skipped campaign %s: %s", file, reason)
+    count = len(marketing.engine.campaigns)
+    logger.info("scene marketing: %d campaign%s attached", count, "" if count == 1 else "s")
+    return marketing
+
+
+async def _posters(app: web.Application) -> AsyncIterator[None]:
+    """The idle-screen posters, in the background while the server runs."""
+    settings = app[SETTINGS]
+    marketing = app.get(MARKETING)
+    if marketing is None or settings.poster_interval <= 0 or not marketing.engine.campaigns:
+        yield
+        return
+    loop = PosterLoop(
+        app[HOUSEHOLD],
+        marketing.placements,
+        app[PUSH],
+        app[REGISTRY],
+        app[ACTIVITY],
+        settings.poster_interval,
+        settings.poster_idle,
+    )
+    app[POSTERS] = loop
+    task = asyncio.create_task(loop.run(), name="idle-screen-posters")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def _queue(app: web.Application) -> AsyncIterator[None]:

@@ -9,6 +9,9 @@ With Redis configured, a push is published on the channel
 `voice:push:<device id>`, and every server process delivers what it hears on
 `voice:push:*` to the sockets it holds, so a push reaches the device whichever
 process its WebSocket is connected to. Without Redis, delivery is direct.
+
+`hub.connected_devices()` says which devices have an open WebSocket in this
+process and since when (the idle-screen posters look there).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -36,6 +40,7 @@ class PushHub:
     def __init__(self, redis_url: str | None = None) -> None:
         self.redis_url = redis_url
         self._sockets: dict[str, set[web.WebSocketResponse]] = {}
+        self._since: dict[str, float] = {}  # device id -> time.monotonic() of its first socket
         self._listener: asyncio.Task[None] | None = None
         self._client: Any = None
         self._subscribed = asyncio.Event()
@@ -44,6 +49,8 @@ class PushHub:
     # -- connections ------------------------------------------------------------------
 
     def register(self, device_id: str, ws: web.WebSocketResponse) -> None:
+        if device_id not in self._sockets:
+            self._since[device_id] = time.monotonic()
         self._sockets.setdefault(device_id, set()).add(ws)
 
     def unregister(self, device_id: str, ws: web.WebSocketResponse) -> None:
@@ -52,6 +59,7 @@ class PushHub:
             sockets.discard(ws)
             if not sockets:
                 del self._sockets[device_id]
+                self._since.pop(device_id, None)
 
     @asynccontextmanager
     async def connected(self, device_id: str, ws: web.WebSocketResponse) -> AsyncIterator[None]:
@@ -64,6 +72,14 @@ class PushHub:
 
     def sockets_of(self, device_id: str) -> list[web.WebSocketResponse]:
         return list(self._sockets.get(device_id, ()))
+
+    def connected_devices(self) -> dict[str, float]:
+        """Devices with an open WebSocket in this process -> since when (time.monotonic())."""
+        return {
+            device_id: self._since[device_id]
+            for device_id, sockets in self._sockets.items()
+            if any(not ws.closed for ws in sockets)
+        }
 
     # -- sending ----------------------------------------------------------------------
 
