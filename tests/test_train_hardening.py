@@ -183,3 +183,36 @@ def test_project_after_the_subcommand_with_its_arguments(tmp_path: Path) -> None
     assert (args.project, args.force) == (tmp_path, True)
     args = build_parser(["train"]).parse_args(["--project", "before", "train", "--lang", "en"])
     assert (args.project, args.lang) == (Path("before"), ["en"])
+
+
+def test_fast_loaded_model_answers_like_rasa_eagerly_then_traced(trained: Trained) -> None:
+    """Item 15's loading: weights restored without Rasa's training step give Rasa's own
+    answers, eagerly at first and the same once the traced graph takes over."""
+    import asyncio
+
+    from voice_runtime.nlu import rasa_env
+    from voice_runtime.nlu.model import NluModel
+
+    path = trained.project / "models" / "nlu" / "en" / MODEL_FILE
+    sentences = ["make me some black tea", "open tea time", "help", "how do I brew green tea"]
+    loop = asyncio.new_event_loop()
+    reference = rasa_env.agent_class().load(str(path))  # Rasa's own way
+    expected = [loop.run_until_complete(reference.parse_message(s)) for s in sentences]
+    loop.close()
+
+    model = NluModel.load(path, "en")
+    eager = [model.parse_raw(s) for s in sentences]
+    assert model.wait_until_traced(timeout=300)
+    assert model.trace_error is None
+    traced = [model.parse_raw(s) for s in sentences]
+    model.close()
+    for want, *got in zip(expected, eager, traced, strict=True):
+        for result in got:
+            assert result["intent"]["name"] == want["intent"]["name"]
+            assert result["intent"]["confidence"] == pytest.approx(
+                want["intent"]["confidence"], abs=1e-5
+            )
+            assert [(e["entity"], e["value"]) for e in result["entities"]] == [
+                (e["entity"], e["value"]) for e in want["entities"]
+            ]
+    assert eager[0]["intent"]["name"] == "tiny_tea.brew"
