@@ -28,7 +28,7 @@ from ..speech.recognizer import Recognizer, Transcript
 from ..speech.wake import WAKE_PHRASES, split_wake
 from ..spoken import speech_audio, spoken_turn_sync
 from ..tts.speaker import Speaker
-from .common import build_household, local_device, project_of
+from .common import build_household, local_device, nlu_engine, project_of
 
 COMMANDS = [
     "open baking class",
@@ -81,7 +81,7 @@ def bench_speech(args: argparse.Namespace) -> int:
     if language != "en":
         raise VoiceError("the speech bench synthesizes English test speech; use --lang en")
     household = build_household(args)
-    household.run(household.assistant.nlu.understand("warm up the model", language))
+    nlu_engine(household.assistant).model(language).wait_until_traced()  # timed: the graph
     project, skills = project_of(args), household.assistant.catalog.skills
     wake = WAKE_PHRASES[language]
     speaker = Speaker()

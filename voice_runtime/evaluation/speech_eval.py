@@ -52,9 +52,8 @@ import numpy as np
 
 from ..audio.noise import mix_at_snr
 from ..audio.wav import Audio
-from ..cli.common import build_assistant, project_of
+from ..cli.common import build_assistant, nlu_engine, project_of
 from ..dialog.router import Assistant
-from ..dialog.session import Session
 from ..errors import InputError
 from ..skills.catalog import Catalog
 from ..speech.backends import recognizer_for
@@ -340,7 +339,7 @@ def evaluate_speech(
     heard = [present(clip.audio, conditions, noise, index) for index, clip in enumerate(clips)]
     if heard:
         recognizer.calibrate(heard[0])
-    assistant.handle_sync("hello", Session(language=conditions.language))  # load the model first
+    nlu_engine(assistant).model(conditions.language).wait_until_traced()  # loaded before timing
     results = tuple(
         result_of(assistant, recognizer, clip.label, audio, conditions.language)
         for clip, audio in zip(clips, heard, strict=True)

@@ -64,8 +64,11 @@ class NluEngine:
 
     @property
     def loading(self) -> bool:
-        """True while a model is still loading in the background."""
-        return any(not future.done() for future in self._models.values())
+        """True while a model is still loading, or tracing its graph, in the background."""
+        return any(
+            not future.done() or (future.exception() is None and future.result().tracing)
+            for future in self._models.values()
+        )
 
     def model(self, language: str) -> NluModel:
         self.preload([language])
@@ -97,7 +100,7 @@ class NluEngine:
                     f"the {language} NLU model is out of date ({state.reason}); run 'voice train'"
                 )
             self.notify(f"training the {language} NLU model ({state.reason}); this takes a minute")
-            state, seconds = train(self.project, data)
+            state, seconds = train(self.project, data, notify=self.notify)
             self.notify(f"trained the {language} NLU model in {seconds:.0f} s")
         self._matchers[language] = ExactMatcher.from_training_data(data)
         self._paths[language] = state.path
