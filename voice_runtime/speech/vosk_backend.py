@@ -399,11 +399,11 @@ class VoskRecognizer(Recognizer):
         return decoder
 
     def _start(self) -> None:
-        if self._open:  # an abandoned utterance: Vosk's clock would be off, start afresh
-            self._decoder = self._new_decoder()
-            self._fed_seconds = 0.0
-        else:
-            self._decoder.Reset()
+        # A new decoder for every utterance: Vosk's Reset keeps the online speaker
+        # adaptation (i-vectors) of earlier audio, so one utterance's result would depend
+        # on what this recogniser heard before (another test, another person).
+        self._decoder = self._new_decoder()
+        self._fed_seconds = 0.0
         self._segments = []
         self._origin = self._fed_seconds
         self._open = True
