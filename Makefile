@@ -10,7 +10,7 @@ APT_PACKAGES := espeak-ng libespeak-ng1 libportaudio2 sox chromium
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: demo demo-household test setup system-deps models lint typecheck pytest bench clean
+.PHONY: demo demo-household demo-simulation test setup system-deps models lint typecheck pytest bench clean
 
 demo: setup models
 	@echo "== English =="
@@ -22,6 +22,7 @@ demo: setup models
 	@echo "== 多轮对话 =="
 	printf '打开烘焙课堂\n我想烤点东西\n饼干\n下一步\n下一步\n上一步\n那面包呢\n打开大屏观车\n回到烘焙课堂\n退出\n' | $(BIN)/voice shell --lang zh
 	@$(MAKE) --no-print-directory demo-household
+	@$(MAKE) --no-print-directory demo-simulation
 
 # A household on loopback: a server, alice's kitchen speaker (speech from WAV files)
 # and her living-room TV (typed requests), each a real network client.
@@ -106,3 +107,11 @@ bench: setup models
 
 clean:
 	rm -rf $(VENV) models/nlu .mypy_cache .ruff_cache .pytest_cache
+
+# Scene marketing, simulated: 30 households for 3 days through the real router and campaign
+# engine, then Anchor Dairy's report (HTML and PNG plots) from the events it wrote.
+SIM_DIR := models/demo-simulation
+demo-simulation: setup models
+	@echo "== Scene marketing: 30 simulated households for three days, and a brand report =="
+	@rm -rf $(SIM_DIR) && mkdir -p $(SIM_DIR)
+	$(BIN)/voice simulate --households 30 --days 3 --seed 1 --database sqlite:///$(CURDIR)/$(SIM_DIR)/simulation.db --report-brand anchor_dairy --out $(SIM_DIR)/report

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("write a brand's campaign report (HTML and PNG plots)", "report"),
     "privacy": ("export or delete everything kept about a person", "privacy"),
     "people": ("child profiles and marketing opt-outs of a person", "people"),
+    "simulate": ("simulate households through the real router and campaigns", "simulate"),
 }
 
 
