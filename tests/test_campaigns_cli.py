@@ -122,3 +122,52 @@ def test_shell_why_shows_a_cap_after_an_exposure(
     block = text.split("what_can_you_do:")[1].split("open_question:")[0]
     assert "anchor_weekend_baking" in block and "capped: 1 a day" in block
     household.run(marketing.aclose())
+
+
+def test_privacy_exports_and_deletes_the_sessions_kept_in_redis(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+    import json
+    import uuid
+
+    from voice_runtime.dialog.session import Session
+    from voice_runtime.store.redis_sessions import RedisSessionStore
+
+    redis = "redis://127.0.0.1:6379/0"
+    database = f"sqlite:///{tmp_path / 'privacy.db'}"
+    user = f"priv-{uuid.uuid4().hex[:8]}"
+    device = f"{user}-tv"
+    assert (
+        main(
+            [
+                "devices",
+                "add",
+                "--database",
+                database,
+                "--user",
+                user,
+                "--type",
+                "tv",
+                "--id",
+                device,
+            ]
+        )
+        == 0
+    )
+
+    async def keep() -> None:
+        store = RedisSessionStore(redis)
+        await store.save(Session(user=user, device=device, skill="anchor_baking"))
+        await store.close()
+
+    asyncio.run(keep())
+    capsys.readouterr()
+    common = ["--user", user, "--database", database, "--redis", redis]
+    assert main(["--project", str(ROOT), "privacy", "export", *common]) == 0
+    kept = json.loads(capsys.readouterr().out)
+    assert [s["skill"] for s in kept["sessions"] if "skill" in s] == ["anchor_baking"]
+    assert main(["--project", str(ROOT), "privacy", "delete", *common]) == 0
+    assert "1 session(s)" in capsys.readouterr().out
+    assert main(["--project", str(ROOT), "privacy", "export", *common]) == 0
+    assert json.loads(capsys.readouterr().out)["sessions"] == []
