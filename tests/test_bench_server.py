@@ -33,8 +33,7 @@ def test_rasa_copy_predicts_with_rasa_default(tmp_path: Path) -> None:
     import json
     import tarfile
 
-    if not MODEL.is_file():
-        pytest.skip("no trained en model (run 'voice train')")
+    assert MODEL.is_file(), "no trained en model: run 'voice train' (make test does)"
     copy = rasa_default_model(MODEL, tmp_path)
     with tarfile.open(copy, "r:gz") as archive:
         member = archive.extractfile("metadata.json")
@@ -57,10 +56,9 @@ def test_stopped_server_leaves_no_process(tmp_path: Path) -> None:
     assert not Path(f"/proc/{pids[0]}").exists() or "Z" in Path(f"/proc/{pids[0]}/stat").read_text()
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 def test_small_server_bench_has_every_row_and_no_errors(capsys: pytest.CaptureFixture[str]) -> None:
-    if not MODEL.is_file():
-        pytest.skip("no trained en model (run 'voice train')")
+    assert shutil.which("espeak-ng"), "this test needs espeak-ng (make test installs it)"
+    assert MODEL.is_file(), "no trained en model: run 'voice train' (make test does)"
     parser = argparse.ArgumentParser()  # bench.py's own options, then the server's
     parser.add_argument("--lang", default="en")
     parser.add_argument("--project", type=Path, default=ROOT)

@@ -240,8 +240,8 @@ def test_a_speaker_in_scene_still_gets_no_poster(live: PosterServer) -> None:
     assert still.startswith("chosen"), still
 
 
-@pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed")
 def test_the_screen_page_shows_the_poster_and_its_yes_button(live: PosterServer) -> None:
+    assert chromium_path() is not None, "this test needs Chromium: apt-get install -y chromium"
     _, token = live.device("posters-page", "tv", "living_room")
 
     async def scenario() -> None:

