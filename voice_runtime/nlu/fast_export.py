@@ -78,7 +78,7 @@ def export_beside(agent: Any, model_path: Path, language: str) -> bool:
         if is_current(model_path):
             return True
         meta, arrays = export(agent, model_path, language)
-    except UnsupportedModel:
+    except Exception:  # UnsupportedModel, or Rasa's internals not as expected: no fast path
         return False
     meta["model_sha256"] = archive_digest(model_path)
     json_path, npz_path = cache_paths(model_path)
@@ -97,7 +97,10 @@ def export_archive(model_path: Path, language: str) -> bool:
     """Load `model_path` with Rasa and export it (for `voice train`)."""
     from .model import NluModel
 
-    model = NluModel.load(model_path, language, trace="never")
+    try:
+        model = NluModel.load(model_path, language, trace="never")
+    except Exception:  # the model itself is checked where it is used
+        return False
     try:
         return export_beside(model.agent, model_path, language)
     finally:

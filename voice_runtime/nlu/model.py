@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
-from . import rasa_env
+from . import fast_export, rasa_env
 from .result import NluResult
 
 WARM_UP_TEXT = {"en": "hello", "zh": "你好"}
@@ -64,6 +64,7 @@ class NluModel:
                 f"cannot load NLU model {path}: {exc}; run 'voice train --force'"
             ) from exc
         model = cls(agent, language, path)
+        fast_export.export_beside(agent, path, language)  # for FastNlu, if not there yet
         if trace == "never":
             model._traced.set()
         else:

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..errors import ModelError
 from ..project import Project
 from ..skills.catalog import Catalog
-from . import rasa_env
+from . import fast_export, rasa_env
 from .builtin import load_builtin
 from .compile import COMPILER_VERSION, TrainingData, compile_language
 
@@ -126,6 +126,7 @@ def _train_into(project: Project, data: TrainingData, directory: Path) -> None:
             # no manifest may vouch for the new model before its own is written
             (directory / MANIFEST_FILE).unlink(missing_ok=True)
             os.replace(partial, directory / MODEL_FILE)
+            fast_export.export_archive(directory / MODEL_FILE, data.language)  # FastNlu's files
         finally:
             partial.unlink(missing_ok=True)
 
