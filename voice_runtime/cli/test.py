@@ -30,8 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     paths = args.paths or [project_of(args).root / "tests" / "dialogs"]
     dialogs = [d for f in dialog_files(paths) for d in load_dialogs(f)]
-    if not args.no_demo_services and not args.demo_services and any(
-        d.calls_services for d in dialogs
+    if (
+        not args.no_demo_services
+        and not args.demo_services
+        and any(d.calls_services for d in dialogs)
     ):
         err("(dialogs expect brand service answers: the example brands' services run on loopback)")
         args.demo_services = True

@@ -266,6 +266,7 @@ class Assistant:
         other = top.name.partition(".")[0]
         carries_value = any(e.entity.startswith(f"{other}.") for e in nlu.entities)
         return carries_value and top.confidence >= LEAVE_QUESTION
+
     async def follow_up(self, nlu: NluResult, current: Skill, session: Session) -> Outcome | None:
         """ "How about cookies?": the intent in progress again, with a new slot value."""
         state = session.state
