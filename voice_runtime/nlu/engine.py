@@ -13,6 +13,7 @@ from ..errors import ModelError
 from ..project import Project
 from ..skills.catalog import Catalog
 from .exact import ExactMatcher
+from .fast import FastNlu
 from .model import NluModel
 from .result import NluResult
 from .train import model_state, train, training_data
@@ -45,6 +46,7 @@ class NluEngine:
         self._matchers: dict[str, ExactMatcher] = {}
         self._paths: dict[str, Path] = {}
         self._models: dict[str, Future[NluModel]] = {}
+        self._fast: dict[str, FastNlu | None] = {}
 
     def parse(self, text: str, language: str) -> NluResult:
         self._prepare(language)
@@ -52,6 +54,11 @@ class NluEngine:
             known = self._matchers[language].match(text)
             if known is not None:
                 return known
+        fast = self._fast.get(language)
+        if fast is not None:  # Rasa's answer, computed without Rasa (see nlu/fast.py)
+            answer = fast.parse(text)
+            if answer is not None:
+                return answer
         return self.model(language).parse(text)
 
     async def understand(self, text: str, language: str) -> NluResult:
@@ -71,22 +78,31 @@ class NluEngine:
         )
 
     def model(self, language: str) -> NluModel:
-        self.preload([language])
+        """The Rasa model itself (loaded now if it was not: benchmarks, evaluation)."""
+        self._load(language, self._prepare(language))
         return self._models[language].result()
 
     def preload(self, languages: Iterable[str]) -> None:
-        """Make sure the models are current, then load them in the background."""
+        """Make sure the models are current, then load them in the background.
+
+        A model with a current fast export (nlu/fast.py) answers without Rasa, so
+        Rasa is not loaded for it (TensorFlow's import would only compete for the CPU).
+        """
         for language in languages:
-            if language not in self._models:
-                path = self._prepare(language)
-                future: Future[NluModel] = Future()
-                self._models[language] = future
-                threading.Thread(
-                    target=_load_into,
-                    args=(future, path, language),
-                    daemon=True,
-                    name=f"nlu-load-{language}",
-                ).start()
+            path = self._prepare(language)
+            if self._fast.get(language) is None:
+                self._load(language, path)
+
+    def _load(self, language: str, path: Path) -> None:
+        if language not in self._models:
+            future: Future[NluModel] = Future()
+            self._models[language] = future
+            threading.Thread(
+                target=_load_into,
+                args=(future, path, language),
+                daemon=True,
+                name=f"nlu-load-{language}",
+            ).start()
 
     def _prepare(self, language: str) -> Path:
         """Check (and if allowed, retrain) the model of a language; build its matcher."""
@@ -103,6 +119,7 @@ class NluEngine:
             state, seconds = train(self.project, data, notify=self.notify)
             self.notify(f"trained the {language} NLU model in {seconds:.0f} s")
         self._matchers[language] = ExactMatcher.from_training_data(data)
+        self._fast[language] = FastNlu.load(state.path, language)
         self._paths[language] = state.path
         return state.path
 
