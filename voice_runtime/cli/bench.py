@@ -121,6 +121,7 @@ def bench_nlu(args: argparse.Namespace) -> int:
             f"{'exact-match turn':28} {percentile(exact, 0.5) * 1e3:8.2f} "
             f"{percentile(exact, 0.99) * 1e3:8.2f}   ({share:.0%} of these sentences)"
         )
+    assistant.close()
     return 0
 
 
@@ -162,6 +163,7 @@ def bench_service(args: argparse.Namespace) -> int:
     for name, values in rows:
         p50, p99 = percentile(values, 0.5) * 1e3, percentile(values, 0.99) * 1e3
         print(f"{name:32} {len(values):6d} {p50:8.2f} {p99:8.2f}")
+    assistant.close()
     return 0
 
 
