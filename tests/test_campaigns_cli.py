@@ -171,3 +171,41 @@ def test_privacy_exports_and_deletes_the_sessions_kept_in_redis(
     assert "1 session(s)" in capsys.readouterr().out
     assert main(["--project", str(ROOT), "privacy", "export", *common]) == 0
     assert json.loads(capsys.readouterr().out)["sessions"] == []
+
+
+def test_a_booking_through_a_campaign_counts_as_a_conversion(
+    tmp_path: Path, assistant: Assistant, project: Project
+) -> None:
+    """Offered on the TV, accepted, opened at the Aurora, then a test drive booked with the
+    brand's (demo) service: the funnel's events, under the brand's pseudonym."""
+    from voice_runtime.household.people import Device
+
+    household = Household(assistant, MemorySessionStore())
+    moment = datetime.fromisoformat(SATURDAY_EVENING)
+    marketing = Marketing.attach(
+        household,
+        project,
+        f"sqlite:///{tmp_path / 'funnel.db'}",
+        ledger=MemoryLedger(),
+        clock=lambda: moment,
+    )
+    tv = Device.of_type("funnel-tv", "funnel-user", "tv", room="living_room", language="en")
+    said = [
+        household.turn_sync(tv, text, "en")
+        for text in [
+            "help",
+            "yes",
+            "book a test drive",
+            "Saturday",
+            "at ten",
+            "yes",
+        ]
+    ]
+    assert "Sponsored: See the new Aurora" in said[0].response.speech
+    assert said[1].skill == "star_motors_cars" and said[1].slots.get("model") == "aurora"
+    assert said[-1].service is not None and said[-1].service.outcome == "ok", said[-1]
+    kinds = [e.kind for e in marketing.events.events("star_motors")]
+    assert kinds == ["decision", "exposure", "accepted", "opened", "converted"]
+    people = {e.person for e in marketing.events.events("star_motors")}
+    assert len(people) == 1 and "funnel-user" not in next(iter(people))
+    household.run(marketing.aclose())
