@@ -248,12 +248,13 @@ async def _models(app: web.Application) -> AsyncIterator[None]:
 
 
 def load_models(assistant: Assistant, languages: list[str]) -> list[str]:
-    """Load (once per process) the NLU models of `languages`; the languages loaded."""
+    """Load (once per process) the NLU of `languages`, answering one sentence in each (the
+    numpy predictor when the model has its export, else Rasa); the languages loaded."""
     nlu = assistant.nlu
     if isinstance(nlu, NluEngine):
         nlu.preload(languages)
         for language in languages:
-            nlu.model(language)
+            nlu.parse("warm up the model", language)
     return list(languages)
 
 

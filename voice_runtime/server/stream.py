@@ -145,7 +145,18 @@ class RecognizerPool:
                 idle.append(recognizer)
 
     async def acquire(self, language: str) -> Recognizer:
-        return await asyncio.to_thread(self.take, language)
+        taking = asyncio.ensure_future(asyncio.to_thread(self.take, language))
+        try:
+            return await asyncio.shield(taking)
+        except asyncio.CancelledError:  # the socket went away while a recogniser was made
+            loop = asyncio.get_running_loop()
+
+            def returned(done: asyncio.Future[Recognizer]) -> None:
+                if not done.cancelled() and done.exception() is None:
+                    loop.run_in_executor(None, self.give_back, done.result())
+
+            taking.add_done_callback(returned)
+            raise
 
     async def release(self, recognizer: Recognizer) -> None:
         # shielded: a socket cancelled while closing still returns its recogniser
