@@ -150,6 +150,7 @@ class PocketSphinxRecognizer(Recognizer):
             self._decoder = ps.Decoder(**options)
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelError(f"cannot load the PocketSphinx model: {exc}") from exc
+        self._cmn: str = self._decoder.get_cmn()
 
     @property
     def free(self) -> bool:
@@ -167,8 +168,13 @@ class PocketSphinxRecognizer(Recognizer):
                 self._decoder.start_utt()
                 self._decoder.process_raw(pcm, True, False)
                 self._decoder.end_utt()
+            self._cmn = self._decoder.get_cmn()
 
     def _start(self) -> None:
+        # Every utterance starts from the calibrated cepstral mean: the live mean would
+        # otherwise carry what the last utterance heard (silence, noise, another person
+        # on another device of a shared server) and garble the next one.
+        self._decoder.set_cmn(self._cmn)
         self._decoder.start_utt()
 
     def _feed(self, pcm: bytes) -> str | None:
