@@ -29,6 +29,7 @@ from voice_runtime.speech import (
     voiced_seconds,
 )
 from voice_runtime.speech.bias import tokenize, witten_bell_arpa
+from voice_runtime.speech.calibrate import calibrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -284,3 +285,29 @@ def test_voice_ask_in_a_fresh_process_on_espeak_default_voice(tmp_path: Path) ->
     assert out.startswith("heard:    open baking class")
     assert "skill:    anchor_baking" in out
     assert read_wav(reply).duration > 1.0
+
+
+def test_an_utterance_does_not_depend_on_what_came_before(
+    project: Project, catalog: Catalog, tmp_path: Path
+) -> None:
+    """A pooled recogniser serves many devices: silence, noise or an abandoned half utterance
+    before must not change how the next one is heard (nor may a restart raise)."""
+    recognizer = calibrate(PocketSphinxRecognizer(bias_for(project, catalog.skills)))
+    speech = load_audio(espeak(tmp_path, "continue on the TV", "en-us", 150))
+    pcm = to_recognizer_format(speech).samples
+
+    def streamed() -> str:
+        recognizer.start()
+        for offset in range(0, len(pcm), 3200):
+            recognizer.feed(pcm[offset : offset + 3200])
+        return recognizer.finish().text
+
+    first = streamed()
+    noise = np.random.default_rng(3).normal(0, 9000, 16000 * 8).astype("<i2").tobytes()
+    for junk in (bytes(16000 * 2 * 3), noise):
+        recognizer.start()
+        recognizer.feed(junk)
+        recognizer.finish()
+    recognizer.start()
+    recognizer.feed(pcm[: len(pcm) // 2])  # abandoned: the next start drops it
+    assert streamed() == first == "continue on the tv"

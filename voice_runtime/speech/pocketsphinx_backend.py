@@ -174,6 +174,8 @@ class PocketSphinxRecognizer(Recognizer):
         # Every utterance starts from the calibrated cepstral mean: the live mean would
         # otherwise carry what the last utterance heard (silence, noise, another person
         # on another device of a shared server) and garble the next one.
+        if self._active:  # an unfinished utterance is dropped (start_utt would refuse)
+            self._decoder.end_utt()
         self._decoder.set_cmn(self._cmn)
         self._decoder.start_utt()
 
