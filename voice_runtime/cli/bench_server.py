@@ -378,7 +378,7 @@ async def stream_device(
                             result.add(outcome)
                 finally:
                     reader.cancel()
-        except (TimeoutError, aiohttp.ClientError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ConnectionResetError) as exc:
             result.errors["timeout" if isinstance(exc, TimeoutError) else type(exc).__name__] += 1
 
 
