@@ -330,6 +330,9 @@ def test_closing_mid_utterance_leaks_nothing(live: LiveServer, tmp_path: Path) -
             await client.send(type="start", language="en")
             await client.stream(said[: len(said) // 2])  # half a sentence, then gone
             await client.session.close()  # the connection drops without a close frame
+            deadline = time.monotonic() + 20
+            while pool.lent and time.monotonic() < deadline:  # given back, then reused
+                await asyncio.sleep(0.05)
 
     live.run(scenario())
     deadline = time.monotonic() + 20
