@@ -16,7 +16,12 @@ from voice_runtime.dialog.session import Checkpoint, Session, SkillState
 from voice_runtime.dialog.turn import SkillResponse
 from voice_runtime.skills.model import Card
 from voice_runtime.store.redis_sessions import RedisSessionStore
-from voice_runtime.store.sessions import MemorySessionStore, SessionStore, StoreUnavailable
+from voice_runtime.store.sessions import (
+    MemorySessionStore,
+    SessionStore,
+    StoreUnavailable,
+    update_person,
+)
 
 REDIS_URL = os.environ.get("VOICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -172,6 +177,25 @@ def test_unreachable_redis_says_so_in_one_line() -> None:
         with pytest.raises(StoreUnavailable):
             async with store.lock("tv-1"):
                 pass
+        await store.close()
+
+    run(scenario())
+
+
+def test_person_updates_from_many_devices_at_once_lose_nothing(make_store: StoreFactory) -> None:
+    async def scenario() -> None:
+        store = await make_store()
+        user = f"person-{uuid.uuid4().hex[:8]}"
+
+        def bump(state: dict[str, Any]) -> None:
+            state["count"] = state.get("count", 0) + 1
+
+        async def device_turn() -> None:
+            await asyncio.sleep(0)
+            await update_person(store, user, bump)
+
+        await asyncio.gather(*(device_turn() for _ in range(20)))
+        assert (await store.load_person(user))["count"] == 20
         await store.close()
 
     run(scenario())

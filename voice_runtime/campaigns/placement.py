@@ -36,7 +36,7 @@ from ..nlu.compile import OPEN_SKILL, SKILL_ENTITY
 from ..nlu.result import EntityMatch, IntentScore, NluResult
 from ..skills.model import Card
 from ..skills.normalize import normalize
-from ..store.sessions import SessionStore
+from ..store.sessions import SessionStore, update_person
 from .engine import CampaignEngine, Decision
 from .events import Event, EventKind, EventStore
 from .model import Campaign, Placement
@@ -150,11 +150,10 @@ class Placements:
         offer = _offer_of(person)
         opt_out = opt_out_request(text, language)
         if opt_out is not None:
-            return await self._opt_out(opt_out, offer, text, language, device, person)
+            return await self._opt_out(opt_out, offer, text, language, device)
         if offer is None or offer.device != device.id:
             return None
-        person.pop("offer", None)  # answered or not, an offer is good for one turn
-        await self.sessions.save_person(device.user, person)
+        await self._drop_offer(device.user, offer)  # answered or not, good for one turn
         if self.clock() - offer.at > OFFER_SECONDS or session.state.waiting:
             return None
         campaign = self.campaigns.get(offer.campaign)
@@ -207,9 +206,8 @@ class Placements:
             intent = IntentScore(OPEN_SKILL, 1.0)
         nlu = NluResult(text, language, intent, (intent,), entities, source="campaign")
         turn = await self.assistant.route(nlu, session)
-        person = await self.sessions.load_person(device.user)
-        person["opened"] = {"campaign": campaign.id, "skill": skill.id, "at": self.clock()}
-        await self.sessions.save_person(device.user, person)
+        opened = {"campaign": campaign.id, "skill": skill.id, "at": self.clock()}
+        await update_person(self.sessions, device.user, lambda p: p.update(opened=opened))
         await self._record("opened", campaign, device, offer.scene, offer.placement)
         return turn
 
@@ -220,10 +218,9 @@ class Placements:
         text: str,
         language: str,
         device: Device,
-        person: dict[str, Any],
     ) -> Turn:
-        person.pop("offer", None)
-        await self.sessions.save_person(device.user, person)
+        if offer is not None:
+            await self._drop_offer(device.user, offer)
         offered = self.campaigns.get(offer.campaign) if offer is not None else None
         brand = offered.brand if scope == "brand" and offered is not None else None
         await asyncio.to_thread(self.people.opt_out, device.user, brand)
@@ -253,14 +250,8 @@ class Placements:
         decision = await self.decide(device, turn.language, placement, finished, turn.text, session)
         if decision.campaign is None or decision.creative is None:
             return turn
-        campaign, creative = decision.campaign, decision.creative
-        scene = decision.scene or ""
-        await self._record("decision", campaign, device, scene, placement)
-        await self._record("exposure", campaign, device, scene, placement)
-        person = await self.sessions.load_person(device.user)
-        offer = Offer(campaign.id, campaign.brand, device.id, scene, placement, self.clock())
-        person["offer"] = offer.to_json()
-        await self.sessions.save_person(device.user, person)
+        creative = decision.creative
+        await self._offered(decision, device, placement)
         line = sponsored_line(decision, turn.language)
         card = turn.response.card
         if device.has_screen and creative.card_title:
@@ -286,13 +277,7 @@ class Placements:
         if decision.campaign is None or decision.creative is None:
             return None
         campaign, creative = decision.campaign, decision.creative
-        scene = decision.scene or ""
-        await self._record("decision", campaign, device, scene, "idle_screen")
-        await self._record("exposure", campaign, device, scene, "idle_screen")
-        person = await self.sessions.load_person(device.user)
-        offer = Offer(campaign.id, campaign.brand, device.id, scene, "idle_screen", self.clock())
-        person["offer"] = offer.to_json()
-        await self.sessions.save_person(device.user, person)
+        await self._offered(decision, device, "idle_screen")
         skill = self.assistant.catalog.get(campaign.skill)
         name = skill.name.get(language, campaign.skill) if skill else campaign.skill
         title = joined(language, disclosure(language), creative.card_title or name)
@@ -339,6 +324,26 @@ class Placements:
         campaign = self.campaigns.get(str(opened.get("campaign")))
         if campaign is not None:
             await self._record("converted", campaign, device, None, None, detail=turn.intent)
+
+    async def _offered(self, decision: Decision, device: Device, placement: str) -> None:
+        """A line is offered: recorded (decision, exposure) and kept as the person's offer
+        on this device, for the answer on the next turn."""
+        campaign = decision.campaign
+        assert campaign is not None
+        scene = decision.scene or ""
+        await self._record("decision", campaign, device, scene, placement)
+        await self._record("exposure", campaign, device, scene, placement)
+        offer = Offer(campaign.id, campaign.brand, device.id, scene, placement, self.clock())
+        await update_person(self.sessions, device.user, lambda p: p.update(offer=offer.to_json()))
+
+    async def _drop_offer(self, user: str, offer: Offer) -> None:
+        """Forget `offer` (unless another device has made a newer one meanwhile)."""
+
+        def drop(person: dict[str, Any]) -> None:
+            if _offer_of(person) == offer:
+                person.pop("offer", None)
+
+        await update_person(self.sessions, user, drop)
 
     def clock(self) -> float:
         """Now, as the engine sees it (tests and the simulation move its clock)."""

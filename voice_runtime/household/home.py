@@ -22,7 +22,7 @@ from ..dialog.router import Assistant, check_utterance
 from ..dialog.session import Session
 from ..dialog.turn import SkillResponse, Turn
 from ..languages import detect_language
-from ..store.sessions import SessionStore, StoreUnavailable
+from ..store.sessions import SessionStore, StoreUnavailable, update_person
 from .handoff import device_type_named, handoff_request, pick_device
 from .people import Device
 
@@ -129,15 +129,14 @@ class Household:
 
     async def _remember(self, device: Device, turn: Turn) -> None:
         """The person's shared state: where and what they last talked about."""
-        person = await self.sessions.load_person(device.user)
-        person.update(
-            last_device=device.id,
-            last_skill=turn.skill,
-            last_intent=turn.intent,
-            language=turn.language,
-            at=time.time(),
-        )
-        await self.sessions.save_person(device.user, person)
+        latest = {
+            "last_device": device.id,
+            "last_skill": turn.skill,
+            "last_intent": turn.intent,
+            "language": turn.language,
+            "at": time.time(),
+        }
+        await update_person(self.sessions, device.user, lambda person: person.update(latest))
 
     async def _handoff(
         self, device: Device, session: Session, words: str, text: str, language: str

@@ -113,6 +113,18 @@ class MemorySessionStore:
         return len(self._sessions)
 
 
+async def update_person(
+    store: SessionStore, user: str, change: Callable[[PersonState], None]
+) -> PersonState:
+    """Change a person's shared state under the person's own lock (their devices may take
+    turns at the same moment); returns the state as saved."""
+    async with store.lock(f"person:{user}"):
+        state = await store.load_person(user)
+        change(state)
+        await store.save_person(user, state)
+        return state
+
+
 def open_session_store(redis_url: str | None, idle_timeout: float = 300.0) -> SessionStore:
     """Redis when a URL is given, else in this process."""
     if not redis_url:
