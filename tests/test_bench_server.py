@@ -71,7 +71,7 @@ def test_small_server_bench_has_every_row_and_no_errors(capsys: pytest.CaptureFi
         assert line is not None, f"no {row!r} row in:\n{out}"
         numbers = line[len(row) :].split()
         requests, errors = int(numbers[0]), int(numbers[1])
-        assert requests > 0 and errors == 0, line
+        assert requests > 0 and errors == 0, out
     assert "text-turn throughput / rasa parse:" in out
     assert "errors below the queue limit: 0" in out
     assert re.search(r"memory, rasa run: pid \d+ \d+ MB", out), out
