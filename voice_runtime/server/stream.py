@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -305,29 +305,36 @@ class Stream:
             if message.type == WSMsgType.TEXT:
                 await self.on_control(message.data)
             elif message.type == WSMsgType.BINARY:
-                await self.on_audio(message.data)
+                await self.refusing(self.on_audio(message.data))
             elif message.type == WSMsgType.ERROR:
                 log.info("stream of %s: %s", self.device.id, self.ws.exception())
                 return
             else:  # CLOSE, CLOSING (the server closes it: shutdown), CLOSED
                 return
 
-    async def on_control(self, data: str) -> None:
+    async def refusing(self, work: Awaitable[None]) -> None:
+        """Run `work`; a refusal or bad input becomes one error message, the socket stays."""
         try:
-            message = parse_control(data)
-            kind = message["type"]
-            if kind == "start":
-                await self.start(message)
-            elif kind == "end":
-                await self.end()
-            elif kind == "cancel":
-                await self.cancel()
-            else:
-                await self.text(message)
-        except (VoiceError, Refused) as exc:  # one line back; the socket stays open
+            await work
+        except (VoiceError, Refused) as exc:
             if isinstance(exc, Refused):
                 self.app[server.METRICS].error(exc.kind)
             await self.error(str(exc))
+
+    async def on_control(self, data: str) -> None:
+        await self.refusing(self._control(data))
+
+    async def _control(self, data: str) -> None:
+        message = parse_control(data)
+        kind = message["type"]
+        if kind == "start":
+            await self.start(message)
+        elif kind == "end":
+            await self.end()
+        elif kind == "cancel":
+            await self.cancel()
+        else:
+            await self.text(message)
 
     async def start(self, message: dict[str, Any]) -> None:
         language = _language(message, self.device.language) or "en"
