@@ -34,7 +34,7 @@ from voice_runtime.campaigns.scene import (
     platform_exclusion,
     scene_match,
 )
-from voice_runtime.household.people import Device
+from voice_runtime.people import Device
 
 T = TypeVar("T")
 NO_CAPS = Caps()

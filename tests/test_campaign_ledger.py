@@ -49,7 +49,7 @@ from voice_runtime.campaigns.model import (  # noqa: E402
     Scene,
 )
 from voice_runtime.campaigns.scene import SceneContext  # noqa: E402
-from voice_runtime.household.people import Device  # noqa: E402
+from voice_runtime.people import Device  # noqa: E402
 
 T = TypeVar("T")
 REDIS_URL = os.environ.get("VOICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -178,7 +178,7 @@ def test_a_booking_through_a_campaign_counts_as_a_conversion(
 ) -> None:
     """Offered on the TV, accepted, opened at the Aurora, then a test drive booked with the
     brand's (demo) service: the funnel's events, under the brand's pseudonym."""
-    from voice_runtime.household.people import Device
+    from voice_runtime.people import Device
 
     household = Household(assistant, MemorySessionStore())
     moment = datetime.fromisoformat(SATURDAY_EVENING)

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 
 from voice_runtime.cli.main import main
 from voice_runtime.errors import AuthError, InputError, VoiceError
-from voice_runtime.household.people import Device
+from voice_runtime.people import Device
 from voice_runtime.store.database import (
     DatabaseError,
     database_url,

@@ -13,7 +13,7 @@ from voice_runtime.dialog.session import Session
 from voice_runtime.dialog.turn import SkillResponse, Turn
 from voice_runtime.household.handoff import handoff_request, pick_device
 from voice_runtime.household.home import FixedDevices, Household
-from voice_runtime.household.people import Device
+from voice_runtime.people import Device
 from voice_runtime.store.redis_sessions import RedisSessionStore
 from voice_runtime.store.sessions import MemorySessionStore, SessionStore
 

@@ -25,7 +25,7 @@ from browser import Browser, chromium_path
 from test_stream import Client, LiveServer, live_assistant
 
 from voice_runtime.campaigns.setup import Marketing
-from voice_runtime.household.people import Device
+from voice_runtime.people import Device
 from voice_runtime.project import Project
 from voice_runtime.server import REGISTRY, ServerSettings, create_app
 from voice_runtime.server.app import MARKETING, POSTERS

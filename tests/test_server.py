@@ -31,8 +31,8 @@ from aiohttp.test_utils import TestServer
 from conftest import DEMO_SECRETS
 
 from voice_runtime.dialog.router import Assistant
-from voice_runtime.household.people import Device
 from voice_runtime.nlu.engine import NluEngine
+from voice_runtime.people import Device
 from voice_runtime.project import Project
 from voice_runtime.server import (
     PUSH,

@@ -26,9 +26,9 @@ from conftest import DEMO_SECRETS
 from voice_runtime.audio.resample import to_16k_mono
 from voice_runtime.audio.wav import read_wav
 from voice_runtime.dialog.router import Assistant
-from voice_runtime.household.people import Device
 from voice_runtime.nlu.engine import NluEngine
 from voice_runtime.nlu.result import NluResult
+from voice_runtime.people import Device
 from voice_runtime.project import Project
 from voice_runtime.server import REGISTRY, WEBSOCKETS, ServerSettings, create_app
 from voice_runtime.server.stream import MAX_UTTERANCE_SECONDS, recognizer_pool

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from voice_runtime.dialog.router import Assistant
 from voice_runtime.errors import InputError
 from voice_runtime.household.home import Household
-from voice_runtime.household.people import Device
+from voice_runtime.people import Device
 from voice_runtime.store.sessions import MemorySessionStore
 
 SHIPPED = ["open baking class", "how do I bake bread", "打开烘焙课堂", "下一步", "yes", "stop"]

@@ -18,7 +18,7 @@ from .audio.wav import Audio
 from .dialog.turn import Turn
 from .errors import InputError
 from .household.home import Household
-from .household.people import Device
+from .people import Device
 from .speech.calibrate import calibrate
 from .speech.convert import RATE
 from .speech.recognizer import Recognizer, Transcript

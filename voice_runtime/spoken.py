@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator, Iterator
 from .audio.wav import Audio
 from .dialog.turn import Turn
 from .household.home import Household
-from .household.people import Device
 from .nlu.numbers import normalize_spoken
+from .people import Device
 from .tts.speaker import Speaker, split_sentences
 
 

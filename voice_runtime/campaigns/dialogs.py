@@ -12,7 +12,7 @@ from ..dialog.router import Assistant
 from ..dialog.turn import Turn
 from ..errors import InputError
 from ..household.home import FixedDevices, Household
-from ..household.people import Device
+from ..people import Device
 from ..project import Project
 from ..store.sessions import MemorySessionStore
 from .ledger import MemoryLedger

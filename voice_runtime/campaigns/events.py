@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ..errors import InputError
-from ..household.people import check_id
+from ..people import check_id
 from ..services.client import pseudonym
 from ..store.database import migrate, transaction
 

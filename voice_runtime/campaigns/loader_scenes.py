@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from ..household.people import DEVICE_TYPES
 from ..languages import LANGUAGES
+from ..people import DEVICE_TYPES
 from ..skills.source import Node, type_name
 from .loader_shapes import CampaignShapes
 from .loader_times import parse_hours

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.engine import Engine
 
-from ..household.people import check_id
+from ..people import check_id
 from ..store.database import migrate, transaction
 from .model import PersonProfile
 

@@ -31,9 +31,9 @@ from ..dialog.phrases import says_no, says_yes
 from ..dialog.router import Assistant
 from ..dialog.session import Session
 from ..dialog.turn import SkillResponse, Turn
-from ..household.people import Device
 from ..nlu.compile import OPEN_SKILL, SKILL_ENTITY
 from ..nlu.result import EntityMatch, IntentScore, NluResult
+from ..people import Device
 from ..skills.model import Card
 from ..skills.normalize import normalize
 from ..store.sessions import SessionStore, update_person

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from ..household.people import check_id
+from ..people import check_id
 from ..store.devices import DeviceRecord, DeviceRegistry
 from .events import EventStore
 from .people import PeopleStore

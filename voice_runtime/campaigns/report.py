@@ -31,7 +31,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # type: ignore[impo
 from matplotlib.figure import Figure  # type: ignore[import-untyped]
 from matplotlib.ticker import MaxNLocator  # type: ignore[import-untyped]
 
-from ..household.people import DEVICE_TYPES
+from ..people import DEVICE_TYPES
 from .events import EventStore, StoredEvent
 from .model import Campaign
 

@@ -20,8 +20,8 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from ..household.people import Device
 from ..languages import is_cjk
+from ..people import Device
 from ..skills.normalize import normalize
 from .model import DAYS, Campaign, CreativeKind, HourRange, Placement, Scene
 

@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 from ..dialog.turn import Turn
 from ..errors import InputError
 from ..household.home import Household
-from ..household.people import Device
+from ..people import Device
 from ..project import Project
 from ..store.database import safe_url
 from .engine import Decision

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..dialog.session import Session
-from ..household.people import Device
+from ..people import Device
 from .model import PLACEMENTS, Placement
 from .placement import Placements
 

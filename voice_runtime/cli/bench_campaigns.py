@@ -35,7 +35,7 @@ from ..campaigns.model import (
     Scene,
 )
 from ..campaigns.scene import SceneContext
-from ..household.people import DEVICE_TYPES, Device
+from ..people import DEVICE_TYPES, Device
 
 TARGET_P50_MS = 2.0
 CAMPAIGNS = 100

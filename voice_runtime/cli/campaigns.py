@@ -8,7 +8,7 @@ import argparse
 from datetime import datetime
 
 from ..errors import InputError
-from ..household.people import DEVICE_TYPES, Device
+from ..people import DEVICE_TYPES, Device
 from ..store.devices import DeviceRegistry
 from .common import build_household, project_of
 

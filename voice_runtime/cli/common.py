@@ -8,9 +8,9 @@ from pathlib import Path
 
 from ..dialog.router import Assistant, RouterSettings
 from ..household.home import Household
-from ..household.people import Device
 from ..nlu.builtin import builtin_sentences
 from ..nlu.engine import NluEngine
+from ..people import Device
 from ..project import Project
 from ..skills.catalog import Catalog, Reserved, load_catalog
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import InputError
-from ..household.people import check_id
+from ..people import check_id
 from ..project import Project
 
 if TYPE_CHECKING:

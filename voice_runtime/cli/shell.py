@@ -18,7 +18,7 @@ from ..dialog.dialogtest import recorded_dialog
 from ..dialog.turn import Turn
 from ..errors import AudioError, InputError, VoiceError
 from ..household.home import Household
-from ..household.people import DEVICE_TYPES, Device
+from ..people import DEVICE_TYPES, Device
 from .common import (
     add_demo_services,
     add_language,

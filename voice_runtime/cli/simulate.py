@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..household.people import check_id
+from ..people import check_id
 from .common import build_assistant, err, nlu_engine, project_of
 
 if TYPE_CHECKING:

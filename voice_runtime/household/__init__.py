@@ -1,1 +1,1 @@
-"""The household: people, their devices, and one assistant shared by all of them."""
+"""The household: one assistant for all the devices of all its people."""

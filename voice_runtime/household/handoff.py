@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
+from ..people import Device
 from ..skills.normalize import normalize
-from .people import Device
 
 _EN = re.compile(
     r"^(?:please |can you |could you )*"

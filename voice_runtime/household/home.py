@@ -22,9 +22,9 @@ from ..dialog.router import Assistant, check_utterance
 from ..dialog.session import Session
 from ..dialog.turn import SkillResponse, Turn
 from ..languages import detect_language
+from ..people import Device
 from ..store.sessions import SessionStore, StoreUnavailable, update_person
 from .handoff import device_type_named, handoff_request, pick_device
-from .people import Device
 
 T = TypeVar("T")
 TurnObserver = Callable[[Turn, Device, Session], Awaitable[Turn]]

@@ -17,7 +17,7 @@ from aiohttp import web
 from sqlalchemy import exc as sa_exc
 
 from ..errors import AuthError
-from ..household.people import Device
+from ..people import Device
 from ..store.database import DatabaseError, reason
 from ..store.devices import DeviceRegistry
 from .protocol import error_json

@@ -26,8 +26,8 @@ from ..campaigns.setup import Marketing
 from ..dialog.router import Assistant
 from ..dialog.turn import Turn
 from ..household.home import Household
-from ..household.people import Device
 from ..nlu.engine import NluEngine
+from ..people import Device
 from ..store.database import open_database
 from ..store.devices import DeviceRegistry
 from ..store.sessions import open_session_store

@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from ..dialog.turn import Turn
-from ..household.people import Device
+from ..people import Device
 from .protocol import intent_kind
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST

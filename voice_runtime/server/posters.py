@@ -30,7 +30,7 @@ from ..campaigns.placement import Placements
 from ..dialog.session import Session
 from ..dialog.turn import Turn
 from ..household.home import Household
-from ..household.people import Device
+from ..people import Device
 from ..store.devices import DeviceRegistry
 from ..store.sessions import StoreUnavailable
 from .protocol import turn_json

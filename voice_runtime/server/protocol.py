@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..dialog.turn import Turn
-from ..household.people import Device
+from ..people import Device
 
 
 def turn_json(turn: Turn, device: Device, audio_b64: str | None = None) -> dict[str, Any]:

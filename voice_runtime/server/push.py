@@ -28,7 +28,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from ..dialog.turn import Turn
-from ..household.people import Device
+from ..people import Device
 from .protocol import push_json
 
 logger = logging.getLogger(__name__)

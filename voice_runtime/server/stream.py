@@ -32,9 +32,9 @@ from ..audio.resample import to_16k_mono
 from ..audio.wav import Audio
 from ..dialog.turn import Turn
 from ..errors import AudioError, InputError, VoiceError
-from ..household.people import Device
 from ..languages import LANGUAGES
 from ..nlu.engine import NluEngine
+from ..people import Device
 from ..project import Project
 from ..skills.model import Skill
 from ..speech.calibrate import CALIBRATION

@@ -26,8 +26,8 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Engine
 
 from ..errors import AuthError, InputError, VoiceError
-from ..household.people import Device, check_id, check_type
 from ..languages import LANGUAGES
+from ..people import Device, check_id, check_type
 from .database import migrate, transaction
 
 TOKEN_PREFIX = "vd_"

@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ..errors import InputError
+from .errors import InputError
 
 DEVICE_TYPES = ("speaker", "tv", "phone", "car")
 # type -> (has_screen, has_speaker, has_microphone)
