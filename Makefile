@@ -33,11 +33,13 @@ demo-household: setup models
 	@set -e; db="sqlite:///$(CURDIR)/$(DEMO_DIR)/devices.db"; \
 	token() { sed -n 's/^token: \([^ ]*\).*/\1/p'; }; \
 	echo '$$ voice devices add --user alice --type speaker --name "Kitchen speaker" --room kitchen'; \
-	speaker=$$($(BIN)/voice devices add --database "$$db" --user alice --type speaker \
-	  --name "Kitchen speaker" --room kitchen --id alice-speaker | tee /dev/stderr | token); \
+	added=$$($(BIN)/voice devices add --database "$$db" --user alice --type speaker \
+	  --name "Kitchen speaker" --room kitchen --id alice-speaker); \
+	echo "$$added"; speaker=$$(echo "$$added" | token); \
 	echo '$$ voice devices add --user alice --type tv --name "Living room TV" --room living_room'; \
-	tv=$$($(BIN)/voice devices add --database "$$db" --user alice --type tv \
-	  --name "Living room TV" --room living_room --id alice-tv | tee /dev/stderr | token); \
+	added=$$($(BIN)/voice devices add --database "$$db" --user alice --type tv \
+	  --name "Living room TV" --room living_room --id alice-tv); \
+	echo "$$added"; tv=$$(echo "$$added" | token); \
 	espeak-ng -v en-us -w $(DEMO_DIR)/open.wav "open baking class"; \
 	espeak-ng -v en-us -w $(DEMO_DIR)/continue.wav "continue on the TV"; \
 	echo '$$ voice serve --port 0 &'; \
