@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ..addresses import AddressRule
 from ..languages import LANGUAGES
 from .diagnostics import Diagnostic, did_you_mean, has_errors
 from .examples import Example, ExampleSyntaxError, parse_example
@@ -310,9 +311,7 @@ class _Checker(ShapeChecker):
             return None
         # The address rule as in development: private and loopback hosts depend on
         # where the assistant runs (checked when calling), everything else is refused here.
-        from ..services.policy import ServicePolicy
-
-        problem = ServicePolicy(allow_private=True).problem(url)
+        problem = AddressRule(allow_private=True).problem(url)
         if problem is not None:
             self.report(node, f"{what} url is refused: {problem}")
             return None
