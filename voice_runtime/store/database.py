@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -114,13 +116,26 @@ def _configure_sqlite(engine: Engine) -> None:
     `BEGIN IMMEDIATE` (take the write lock now) for `transaction(write=True)`.
     """
 
+    def _wal(cursor: Any) -> None:
+        """WAL journal. Switching a new file to WAL takes an exclusive lock that SQLite does
+        not wait for, so two processes creating the database at once retry briefly."""
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _wal(cursor)
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
