@@ -288,6 +288,7 @@ class Stream:
         self.recognizer: Recognizer | None = None
         self.utterance: Utterance | None = None
         self._warned = False
+        self._started = False
 
     async def send(self, message: dict[str, Any]) -> None:
         if not self.ws.closed:
@@ -344,6 +345,7 @@ class Stream:
         if not isinstance(phrase, str) or not 0 < len(phrase.strip()) <= MAX_WAKE_CHARS:
             raise ProtocolError(f"'wake_phrase' must be text of 1-{MAX_WAKE_CHARS} characters")
         await self.cancel()
+        self._started = True
         recognizer = await self._recognizer(language)
         endpointer = Endpointer(EndpointConfig()) if endpoint else None
         self.utterance = await asyncio.to_thread(
@@ -361,7 +363,9 @@ class Stream:
     async def on_audio(self, pcm: bytes) -> None:
         utterance = self.utterance
         if utterance is None:
-            if not self._warned:  # once: a microphone streams fifty frames a second
+            if not self._warned and not self._started:  # once, and only before any start:
+                # afterwards it is audio still in flight after an utterance ended or was
+                # cancelled, which a device cannot avoid sending
                 self._warned = True
                 await self.error('audio before start: send {"type": "start"} first')
             return
