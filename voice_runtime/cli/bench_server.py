@@ -282,9 +282,11 @@ async def utterance(
         await ws.send_json({"type": "end"})
     ended = time.perf_counter()
     turn_at: float | None = None
+    seen: list[str] = []  # told with an error: what came before it
     while True:
         data = pending.pop(0) if pending else await asyncio.wait_for(inbox.get(), TIMEOUT)
         kind = data.get("type")
+        seen.append(str(kind))
         if kind == "turn":
             turn_at = time.perf_counter()
         elif kind == "audio_end":
@@ -296,7 +298,9 @@ async def utterance(
         elif kind == "idle":
             return f"idle {data.get('reason')}"
         elif kind in ("error", "closed"):
-            return f"ws {kind}: {data.get('error', '')}"[:60]
+            before = ",".join(seen[:-1]) or "nothing"
+            sent = "" if early else ", end sent"
+            return f"ws {kind}: {data.get('error', '')}"[:60] + f" (after {before}{sent})"
 
 
 def speech_clips(folder: Path, language: str) -> list[bytes]:
