@@ -10,7 +10,7 @@ APT_PACKAGES := espeak-ng libespeak-ng1 libportaudio2 sox chromium
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: demo demo-household demo-simulation test setup system-deps models lint typecheck pytest bench clean
+.PHONY: demo demo-household demo-simulation test setup system-deps models lint typecheck pytest bench clean eval-coffee
 
 demo: setup models
 	@echo "== English =="
@@ -117,3 +117,17 @@ demo-simulation: setup models
 	@echo "== Scene marketing: 30 simulated households for three days, and a brand report =="
 	@rm -rf $(SIM_DIR) && mkdir -p $(SIM_DIR)
 	$(BIN)/voice simulate --households 30 --days 3 --seed 1 --database sqlite:///$(CURDIR)/$(SIM_DIR)/simulation.db --report-brand anchor_dairy --out $(SIM_DIR)/report
+
+# Real recorded coffee orders (the dev set in ../shared, not part of make test): the
+# coffee project in tests/coffee/, clean and in kitchen noise, with a table and a PNG.
+COFFEE_DATA ?= ../shared/data/coffee-dev
+COFFEE_REPORT ?= models/eval-coffee
+SNR_REFERENCE ?= active
+eval-coffee: setup
+	@test -d "$(COFFEE_DATA)/clean" -a -f "$(COFFEE_DATA)/kitchen_noise.flac" || { \
+	  echo "eval-coffee: the coffee dev set is expected at $(COFFEE_DATA) (clean/*.flac and"; \
+	  echo "kitchen_noise.flac, as in ../shared/data/coffee-dev); set COFFEE_DATA=DIR"; exit 1; }
+	$(BIN)/voice --project tests/coffee train
+	$(BIN)/voice --project tests/coffee eval speech --audio $(COFFEE_DATA)/clean \
+	  --labels tests/coffee/labels.json --noise $(COFFEE_DATA)/kitchen_noise.flac \
+	  --snr clean 24 18 12 6 --snr-reference $(SNR_REFERENCE) --report $(COFFEE_REPORT)

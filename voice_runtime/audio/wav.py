@@ -232,16 +232,19 @@ def check_length(header: WavHeader, max_seconds: float = MAX_SECONDS) -> None:
 
 
 def read_wav(path: str | os.PathLike[str]) -> Audio:
-    """Read an integer PCM WAV file as it is (any rate, width and channel count).
+    """Read an integer PCM WAV (or a FLAC) file as it is (any rate, width and channels).
 
     Any problem becomes a one-line ``InputError`` of the form ``<problem>: <path>
     (<detail>)``: a missing, special or unreadable file, a header that is not WAV,
     float samples, a rate outside ``MIN_RATE`` .. ``MAX_RATE``, more than
     ``MAX_SECONDS`` of audio, or fewer frames than the header declares.
     """
+    from .flac import open_audio_file  # flac reads its header with this module's parts
+
     try:
-        with open_regular(path) as file:
-            header = read_header(file, os.fstat(file.fileno()).st_size)
+        file, size = open_audio_file(path)
+        with file:
+            header = read_header(file, size)
             if header.encoding != "pcm":
                 raise WavError("unsupported WAV encoding", "float samples: use integer PCM")
             if header.duration > MAX_SECONDS:

@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from ..audio.noise import mix_at_snr
+from ..audio.noise import REFERENCES, Reference, mix_at_snr
 from ..audio.wav import Audio
 from ..cli.common import build_assistant, nlu_engine, project_of
 from ..dialog.router import Assistant
@@ -172,12 +172,16 @@ class Conditions:
     snr_db: float | None = None  # None: clean audio
     noise: str | None = None  # None with an SNR: white noise
     seed: int = 0
+    reference: Reference = "active"  # how the SNR is measured (audio/noise.py)
 
     def describe(self) -> str:
         """``clean``, or the noise and its SNR, for the report's first line."""
         if self.snr_db is None:
             return "clean"
-        return f"{self.noise or 'white noise'} at {self.snr_db:g} dB SNR (seed {self.seed})"
+        return (
+            f"{self.noise or 'white noise'} at {self.snr_db:g} dB SNR "
+            f"({self.reference} reference, seed {self.seed})"
+        )
 
 
 @dataclass(frozen=True)
@@ -225,6 +229,7 @@ class SpeechReport:
             "language": conditions.language,
             "noise": conditions.noise or ("white" if conditions.snr_db is not None else None),
             "snr_db": conditions.snr_db,
+            "snr_reference": conditions.reference,
             "seed": conditions.seed,
             "files": self.total,
             "accuracy": self.accuracy,
@@ -351,7 +356,9 @@ def present(audio: Audio, conditions: Conditions, noise: Audio | None, index: in
     """The clip as the recogniser hears it: clean, or with noise (seed + index)."""
     if conditions.snr_db is None:
         return audio
-    return mix_at_snr(audio, noise, conditions.snr_db, conditions.seed + index)
+    return mix_at_snr(
+        audio, noise, conditions.snr_db, conditions.seed + index, conditions.reference
+    )
 
 
 def result_of(
@@ -417,19 +424,49 @@ def add_speech_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--snr",
-        type=float,
+        type=snr_value,
+        nargs="+",
         default=None,
-        help="mix noise in at this SNR in dB (white noise unless --noise)",
+        metavar="DB",
+        help="mix noise in at this SNR in dB (white noise unless --noise); several "
+        "values (and 'clean') run one evaluation each: --snr clean 24 18 12 6",
+    )
+    parser.add_argument(
+        "--snr-reference",
+        choices=REFERENCES,
+        default="active",
+        help="how the SNR is measured: 'active' speech RMS against noise RMS (default) or "
+        "'peak' frame energies, as Picovoice's speech-to-intent benchmark mixes",
     )
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
     parser.add_argument("--json", type=Path, default=None, help="also write every metric here")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write report.json, per-slot accuracy and confusions (slots.txt) and, for "
+        "several SNRs, accuracy_vs_snr.png into DIR",
+    )
+
+
+def snr_value(text: str) -> float | None:
+    """An ``--snr`` value: dB as a number, or ``clean`` (no noise) as None."""
+    if text.strip().lower() == "clean":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an SNR in dB or 'clean': {text!r}") from None
 
 
 def run_speech(args: argparse.Namespace, assistant: Assistant | None = None) -> int:
-    """Check every input, then score the recordings; print, and write JSON."""
+    """Check every input, then score the recordings under each condition; print, write."""
     from ..cli.eval import write_json  # here: cli.eval imports this module
+    from .speech_report import format_table, write_report
 
-    if args.noise is not None and args.snr is None:
+    snrs: list[float | None] = list(args.snr) if args.snr else [None]
+    if args.noise is not None and all(snr is None for snr in snrs):
         raise InputError("--noise needs --snr (the SNR to mix it in at, in dB)")
     labels = load_labels(args.labels)  # bad inputs fail before any model loads
     clips = load_clips(args.audio, labels)
@@ -437,12 +474,22 @@ def run_speech(args: argparse.Namespace, assistant: Assistant | None = None) -> 
     assistant = assistant or build_assistant(args)
     check_speech_labels(labels, assistant.catalog)
     recognizer = recognizer_for(project_of(args), args.lang, assistant.catalog.skills)
-    conditions = Conditions(args.lang, args.snr, str(args.noise) if args.noise else None, args.seed)
-    report = evaluate_speech(
-        assistant, recognizer, clips, conditions, noise, str(args.audio), str(args.labels)
-    )
-    print(format_speech_report(report), flush=True)
+    noise_name = str(args.noise) if args.noise else None
+    reports = []
+    for snr in snrs:
+        conditions = Conditions(args.lang, snr, noise_name, args.seed, args.snr_reference)
+        report = evaluate_speech(
+            assistant, recognizer, clips, conditions, noise, str(args.audio), str(args.labels)
+        )
+        print(format_speech_report(report), flush=True)
+        reports.append(report)
+    if len(reports) > 1:
+        print(format_table(reports), flush=True)
     if args.json is not None:
-        write_json(args.json, report.to_dict())
+        data = reports[0].to_dict() if len(reports) == 1 else [r.to_dict() for r in reports]
+        write_json(args.json, data)
         print(f"wrote {args.json}")
+    if args.report is not None:
+        for path in write_report(args.report, reports):
+            print(f"wrote {path}")
     return 0

@@ -1,4 +1,4 @@
-"""Any PCM or float WAV -> the 16 kHz mono 16-bit audio speech recognisers expect.
+"""Any PCM or float WAV, or FLAC -> the 16 kHz mono 16-bit audio speech recognisers expect.
 
 ``wave`` in Python 3.11 reads only plain integer PCM, so WAV files are parsed by
 ``audio.wav.read_header``: integer PCM of 8 to 32 bits, 32/64-bit float, and
@@ -21,6 +21,7 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
+from ..audio.flac import open_audio_file
 from ..audio.resample import Resampler, int16_bytes, to_int16
 from ..audio.wav import (
     MAX_RATE,
@@ -30,7 +31,6 @@ from ..audio.wav import (
     Encoding,
     WavError,
     check_length,
-    open_regular,
     read_header,
 )
 from ..errors import InputError
@@ -47,14 +47,15 @@ Samples = npt.NDArray[np.float64]
 
 
 def load_audio(path: str | os.PathLike[str]) -> Audio:
-    """Read a WAV file of any common format and return it as 16 kHz mono 16-bit.
+    """Read a WAV or FLAC file of any common format and return it as 16 kHz mono 16-bit.
 
     Raises ``InputError("<path>: <problem>")`` for a missing or special file, a header
     that is not WAV or not supported, more than ``MAX_SECONDS`` or no audio at all.
     """
     try:
-        with open_regular(path) as file:
-            return _decode(file, os.fstat(file.fileno()).st_size)
+        file, size = open_audio_file(path)
+        with file:
+            return _decode(file, size)
     except WavError as exc:
         raise exc.at(path) from None
     except OSError as exc:

@@ -129,8 +129,16 @@ def answer_phrases(skills: list[Skill], language: str) -> list[str]:
 class PocketSphinxRecognizer(Recognizer):
     """A PocketSphinx decoder, skill-biased when given a ``BiasModel``, else free dictation."""
 
-    def __init__(self, bias: BiasModel | None = None, language: str = "en") -> None:
-        """Load the decoder (about a second for free dictation, far less when biased)."""
+    def __init__(
+        self,
+        bias: BiasModel | None = None,
+        language: str = "en",
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        """Load the decoder (about a second for free dictation, far less when biased).
+
+        ``settings`` override decoder options (``DECODER_SETTINGS`` and the model files).
+        """
         check_language(language)
         super().__init__(language)
         self.bias = bias
@@ -146,6 +154,7 @@ class PocketSphinxRecognizer(Recognizer):
         else:
             options["lm"] = str(bias.lm_path)
             options["dict"] = str(bias.dict_path)
+        options.update(settings or {})
         try:
             self._decoder = ps.Decoder(**options)
         except (RuntimeError, ValueError, OSError) as exc:
