@@ -43,13 +43,16 @@ def extract_slots(
 ) -> dict[str, str]:
     """Values for the skill's slots (only `names`, if given) found in the utterance.
 
-    A list slot's entity that is no known value (the model found part of "one
-    hour") yields to a value word found in the whole text, and is dropped
-    otherwise: a value must be one the skill knows.
+    A list slot's entity that is exactly a value of another of the skill's list
+    slots goes to that slot (the model tagged "a lot of sweetener" as the milk). One
+    that is no known value (the model found part of "one hour") yields to a value
+    word found in the whole text, and is dropped otherwise: a value must be one the
+    skill knows.
     """
     wanted = {n: s for n, s in skill.slots.items() if names is None or n in names}
     found: dict[str, str] = {}
     prefix = f"{skill.id}."
+    lists = [s for s in wanted.values() if s.type == "list"]
     for entity in nlu.entities:
         slot = (
             wanted.get(entity.entity[len(prefix) :]) if entity.entity.startswith(prefix) else None
@@ -59,11 +62,9 @@ def extract_slots(
         inside = nlu.text[max(entity.start - 1, 0) : entity.end]
         if nlu.language == "zh" and entity.start > 0 and _is_word(inside):
             continue  # the model tagged 朋友 inside 男朋友
-        value = list_value(slot, entity.value, nlu.language) or list_value(
-            slot, entity.text, nlu.language
-        )
-        if value is not None:
-            found[slot.name] = value
+        owner, value = _owner(slot, lists, (entity.value, entity.text), nlu.language)
+        if value is not None and (owner is slot or owner.name not in found):
+            found[owner.name] = value
     for name, slot in wanted.items():
         if name not in found:
             value = value_in_text(slot, nlu.text, nlu.language)
@@ -72,15 +73,41 @@ def extract_slots(
     return found
 
 
+def _owner(
+    tagged: Slot, slots: list[Slot], words: tuple[str, ...], language: str
+) -> tuple[Slot, str | None]:
+    """The slot and value an entity's ``words`` name: the tagged slot's exact value,
+    else another slot's (when only one has it), else the tagged slot's near spelling."""
+    for word in words:
+        value = exact_value(tagged, word, language)
+        if value is not None:
+            return tagged, value
+    for word in words:
+        owners = [(s, v) for s in slots if (v := exact_value(s, word, language)) is not None]
+        if len(owners) == 1:
+            return owners[0]
+    for word in words:
+        value = list_value(tagged, word, language)
+        if value is not None:
+            return tagged, value
+    return tagged, None
+
+
+def exact_value(slot: Slot, word: str, language: str) -> str | None:
+    """The value id `word` is, or is a synonym of (no near spellings)."""
+    if word in {v.id for v in slot.values}:
+        return word
+    return _word_index(slot, language).get(_spoken(word, language))
+
+
 def list_value(slot: Slot, word: str, language: str) -> str | None:
     """The value id `word` names (a value id, a synonym, or a near spelling of one;
     never a near spelling across numbers: "3 minutes" is not "30 minutes")."""
-    if word in {v.id for v in slot.values}:
-        return word
+    exact = exact_value(slot, word, language)
+    if exact is not None:
+        return exact
     words = _word_index(slot, language)
     key = _spoken(word, language)
-    if key in words:
-        return words[key]
     close = difflib.get_close_matches(key, list(words), n=1, cutoff=0.8)
     if close and DIGITS.findall(close[0]) == DIGITS.findall(key):
         return words[close[0]]
@@ -98,10 +125,17 @@ def value_in_text(slot: Slot, text: str, language: str, whole: bool = False) -> 
     if slot.type == "time":
         return _time(text, language, whole)
     said = _spoken(text, language)
+    found = [
+        (start, end, value_id)
+        for form, value_id in _word_index(slot, language).items()
+        if form
+        for start, end in _spans(said, form, language)
+    ]
+    # A value said inside a longer one is part of it: "milk" in "a lot of milk".
     hits = {
         value_id
-        for form, value_id in _word_index(slot, language).items()
-        if form and _contains(said, form, language)
+        for start, end, value_id in found
+        if not any(s <= start and end <= e and e - s > end - start for s, e, _ in found)
     }
     if len(hits) == 1:
         return hits.pop()
@@ -133,18 +167,20 @@ def _spoken(text: str, language: str) -> str:
     return normalize(normalize_spoken(text, language))
 
 
-def _contains(text: str, form: str, language: str) -> bool:
-    """`form` inside `text` as whole words: in English between word boundaries; in
-    Chinese not as the end of a longer dictionary word ("朋友" is not in "男朋友");
-    never inside a longer number."""
+def _spans(text: str, form: str, language: str) -> list[tuple[int, int]]:
+    """Where `form` is inside `text` as whole words: in English between word
+    boundaries; in Chinese not as the end of a longer dictionary word ("朋友" is not
+    in "男朋友"); never inside a longer number."""
     edge = r"\w" if language == "en" else r"\d"
     before = f"(?<!{edge})" if language == "en" or form[0].isdigit() else ""
     after = f"(?!{edge})" if language == "en" or form[-1].isdigit() else ""
-    for match in re.finditer(before + re.escape(form) + after, text):
-        start = match.start()
-        if language != "zh" or start == 0 or not _is_word(text[start - 1 : match.end()]):
-            return True
-    return False
+    return [
+        (match.start(), match.end())
+        for match in re.finditer(before + re.escape(form) + after, text)
+        if language != "zh"
+        or match.start() == 0
+        or not _is_word(text[match.start() - 1 : match.end()])
+    ]
 
 
 def _is_word(text: str) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..audio.floor import FLOOR_RMS, NoiseFloor
 from ..audio.wav import Audio
 from ..errors import ModelError
 from ..household import handoff
@@ -134,10 +135,13 @@ class PocketSphinxRecognizer(Recognizer):
         bias: BiasModel | None = None,
         language: str = "en",
         settings: dict[str, Any] | None = None,
+        noise_floor: float = FLOOR_RMS,
     ) -> None:
         """Load the decoder (about a second for free dictation, far less when biased).
 
-        ``settings`` override decoder options (``DECODER_SETTINGS`` and the model files).
+        ``settings`` override decoder options (the model files, ``lw``, beams...);
+        ``noise_floor`` is the RMS of the microphone floor added under all audio
+        (``audio/floor.py``; 0 for none).
         """
         check_language(language)
         super().__init__(language)
@@ -160,6 +164,7 @@ class PocketSphinxRecognizer(Recognizer):
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelError(f"cannot load the PocketSphinx model: {exc}") from exc
         self._cmn: str = self._decoder.get_cmn()
+        self._floor = NoiseFloor(noise_floor)
 
     @property
     def free(self) -> bool:
@@ -171,8 +176,9 @@ class PocketSphinxRecognizer(Recognizer):
         Cold, the first utterances come out wrong ("hey assistant" -> "to the sea");
         three passes without search over a clip of speech settle it.
         """
-        pcm = to_recognizer_format(audio).samples
         with self._lock:
+            self._floor.restart()
+            pcm = self._floor.add(to_recognizer_format(audio).samples)
             for _ in range(3):
                 self._decoder.start_utt()
                 self._decoder.process_raw(pcm, True, False)
@@ -187,9 +193,10 @@ class PocketSphinxRecognizer(Recognizer):
             self._decoder.end_utt()
         self._decoder.set_cmn(self._cmn)
         self._decoder.start_utt()
+        self._floor.restart()
 
     def _feed(self, pcm: bytes) -> str | None:
-        self._decoder.process_raw(pcm, False, False)
+        self._decoder.process_raw(self._floor.add(pcm), False, False)
         hyp = self._decoder.hyp()
         return str(hyp.hypstr) if hyp is not None and hyp.hypstr else None
 
@@ -199,9 +206,10 @@ class PocketSphinxRecognizer(Recognizer):
         # one live pass and batch normalisation (full_utt), which lost first words.
         self._decoder.end_utt()
         self._decoder.start_utt()
-        self._decoder.process_raw(pcm, True, False)
+        self._decoder.process_raw(self._floor.add(pcm), True, False)
         self._decoder.end_utt()
         self._decoder.start_utt()
+        self._floor.restart()  # the search pass hears the floor the first pass heard
         super()._whole(pcm)
 
     def _finish(self) -> tuple[str, float | None]:
