@@ -29,6 +29,15 @@ from .model import (
 from .normalize import normalize
 from .shapes import Mark, ShapeChecker
 from .source import Node, parse_file, parse_yaml, type_name
+from .templates import (
+    Choice,
+    TemplateError,
+    count,
+    expand,
+    parse_template,
+    shares,
+    slot_refs,
+)
 
 SUPPORTED_VERSIONS = (1,)
 SKILL_FIELDS = (
@@ -47,7 +56,7 @@ SKILL_FIELDS = (
     "resumable",
 )
 SKILL_REQUIRED = ("version", "id", "brand", "name", "invocations", "launch", "help", "intents")
-INTENT_FIELDS = ("examples", "response", "slots", "confirm", "steps")
+INTENT_FIELDS = ("examples", "templates", "response", "slots", "confirm", "steps")
 SLOT_FIELDS = ("type", "values", "min", "max", "prompt", "reprompt")
 SLOT_TYPES = ("list", "number", "time")
 SERVICE_FIELDS = ("url", "intents", "fallback", "timeout", "secret")
@@ -204,12 +213,23 @@ class _Checker(ShapeChecker):
             result.append(SlotValue(str(value_id), synonyms))
         return tuple(result)
 
-    def intents(self, node: Node) -> dict[str, Intent]:
+    def intents(self, node: Node, slots: dict[str, Slot]) -> dict[str, Intent]:
         intents: dict[str, Intent] = {}
-        for name, intent_node, values in self.parts(node, "intent", INTENT_FIELDS, ("examples",)):
+        for name, intent_node, values in self.parts(node, "intent", INTENT_FIELDS, ()):
             what = f"intent '{name}'"
             self.marks[("intent", name)] = (intent_node.line, intent_node.column)
+            if "examples" not in values and "templates" not in values:
+                self.report(intent_node, f"{what} needs 'examples:' or 'templates:' to learn from")
             examples = self.examples(values["examples"], name) if "examples" in values else {}
+            if "templates" in values:
+                for language, expanded in self.templates(values["templates"], name, slots).items():
+                    examples[language] = examples.get(language, []) + expanded
+                for language, sentences in examples.items():
+                    if len(sentences) < 2:
+                        self.report(
+                            values["templates"],
+                            f"{what} ({language}) needs at least 2 sentences to learn from",
+                        )
             response = (
                 self.response(values["response"], f"{what} response")
                 if "response" in values
@@ -346,6 +366,83 @@ class _Checker(ShapeChecker):
             result[language] = parsed
         return result
 
+    def templates(
+        self, node: Node, intent: str, slots: dict[str, Slot]
+    ) -> dict[str, list[Example]]:
+        """Each language's templates expanded into examples (their share of sentences)."""
+        what = f"intent '{intent}' templates"
+        result: dict[str, list[Example]] = {}
+        for language, value in self.languages_of(node, what).items():
+            if not value.is_list:
+                self.report(value, f"{what} ({language}) must be a list of templates")
+                continue
+            parsed = []
+            for item in value.items():
+                template = self.template(item, slots, language, f"{what} ({language})")
+                if template is not None:
+                    parsed.append((item, template))
+
+            def words_of(slot: str, language: str = language) -> list[str]:
+                words = (w for v in slots[slot].values for w in v.synonyms.get(language, []))
+                return list(dict.fromkeys(words))
+
+            sizes = [count(t, words_of) for _, t in parsed]
+            result[language] = []
+            for (item, template), share in zip(parsed, shares(sizes), strict=True):
+                for example in expand(template, words_of, share, f"{intent} {item.value}"):
+                    self.marks.setdefault(
+                        ("example", language, intent, normalize(example.text)),
+                        (item.line, item.column),
+                    )
+                    result[language].append(example)
+        return result
+
+    def template(
+        self, item: Node, slots: dict[str, Slot], language: str, what: str
+    ) -> Choice | None:
+        """One template, parsed and checked against the slots (None: reported)."""
+        if item.is_list or item.is_mapping:
+            self.report(
+                item,
+                f"{what}: YAML read this template as {type_name(item)}; put it in quotes "
+                "(a line starting with [ or { is YAML's own list or mapping)",
+            )
+            return None
+        text = self.text(item, what)
+        if text is None:
+            return None
+        try:
+            template = parse_template(text)
+        except TemplateError as exc:
+            self.at(item, exc.offset, f"template '{text}': {exc}")
+            return None
+        ok = True
+        for ref in slot_refs(template):
+            slot = slots.get(ref.name)
+            problem = None
+            if slot is None:
+                problem = (
+                    f"names slot '{ref.name}', but the skill declares no such slot"
+                    f"{did_you_mean(ref.name, list(slots))}; add it under 'slots:'"
+                )
+            elif slot.type != "list":
+                problem = (
+                    f"names slot '{ref.name}' of type {slot.type}; templates can name slots "
+                    "with values only: write examples for number and time slots"
+                )
+            elif not any(v.synonyms.get(language) for v in slot.values):
+                problem = f"names slot '{ref.name}', which has no {language} words"
+            if problem is not None:
+                self.at(item, ref.offset, f"template '{text}' {problem}")
+                ok = False
+        return template if ok else None
+
+    def at(self, item: Node, offset: int, message: str) -> None:
+        """An error at ``offset`` inside a (quoted) scalar."""
+        self.diagnostics.append(
+            Diagnostic(self.file, item.line, item.column + 1 + offset, "error", message)
+        )
+
     def skill(self, root: Node) -> Skill | None:
         values = self.fields(root, "the skill", SKILL_FIELDS, SKILL_REQUIRED)
         if values is None:
@@ -378,7 +475,7 @@ class _Checker(ShapeChecker):
         launch = self.response(values["launch"], "launch") if "launch" in values else None
         help_ = self.response(values["help"], "help") if "help" in values else None
         stop = self.response(values["stop"], "stop") if "stop" in values else None
-        intents = self.intents(values["intents"]) if "intents" in values else {}
+        intents = self.intents(values["intents"], slots) if "intents" in values else {}
         services = self.services(values["services"], intents) if "services" in values else {}
         attempts = self.number(values.get("max_attempts"), "max_attempts", 1, 5)
         resumable = values.get("resumable")

@@ -233,6 +233,11 @@ def _syntax_hint(problem: str) -> str:
             " (a sentence with [words](slot) inside a [...] list must be quoted, or write"
             " one sentence per line after '- ')"
         )
+    if "expected <block end>, but found '<scalar>'" in problem:
+        return (
+            " (a sentence that starts with [ or { is read as a YAML list or mapping:"
+            ' put the whole sentence in quotes, "[can I get] a {drink}")'
+        )
     if "could not find expected ':'" in problem:
         return " (a line is missing 'name: value', or quotes are unbalanced)"
     return ""
