@@ -295,6 +295,27 @@ def test_bad_messages_get_an_error_and_the_socket_stays_open(live: LiveServer) -
     assert turn["intent"] == "help"  # still open and answering
 
 
+
+def test_an_end_crossing_a_cancel_on_the_wire_is_no_error(live: LiveServer) -> None:
+    _, token = live.add_device("stream-erin", "speaker")
+
+    async def scenario() -> list[str]:
+        client = await Client.connect(live, token)
+        try:
+            await client.until("ready")
+            await client.send(type="start", language="en")
+            await client.ws.send_bytes(silence(0.1))
+            await client.send(type="cancel")
+            await client.send(type="end")  # sent before the device heard of its cancel
+            await client.send(type="text", text="help", audio=False)
+            await client.until("turn")
+            return client.kinds
+        finally:
+            await client.close()
+
+    kinds = live.run(scenario())
+    assert "error" not in kinds, kinds
+
 def test_too_much_audio_closes_with_1009(live: LiveServer) -> None:
     _, token = live.add_device("stream-dave", "speaker")
 

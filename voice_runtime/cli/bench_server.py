@@ -229,6 +229,8 @@ async def stream_device(
                         outcome = await utterance(ws, inbox, clip, language, speed, result)
                         if turn:
                             result.add(outcome)
+                        elif isinstance(outcome, str) and outcome.startswith("ws "):
+                            result.late[f"warm-up {outcome}"] += 1  # shown, not timed
                 finally:
                     reader.cancel()
         except (TimeoutError, aiohttp.ClientError, ConnectionResetError) as exc:

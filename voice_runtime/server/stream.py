@@ -106,14 +106,20 @@ class RecognizerPool:
             text = CALIBRATION.get(language)
             return voice.synthesize(text, language) if text else None
 
+        making = threading.Lock()
+
         def make(language: str) -> Recognizer:
-            recognizer = recognizer_for(
-                project, language, skills, wake_phrase=WAKE_PHRASES.get(language)
-            )
-            audio = calibration(language)
-            if audio is not None:
-                recognizer.calibrate(audio)
-            return recognizer
+            # One at a time: devices connecting at once would otherwise synthesise the
+            # calibration speech (pyttsx3 is not thread-safe) and read the skill bias
+            # from several threads, and a start could fail with a device's first words.
+            with making:
+                recognizer = recognizer_for(
+                    project, language, skills, wake_phrase=WAKE_PHRASES.get(language)
+                )
+                audio = calibration(language)
+                if audio is not None:
+                    recognizer.calibrate(audio)
+                return recognizer
 
         return cls(make)
 
@@ -392,7 +398,9 @@ class Stream:
     async def end(self) -> None:
         utterance = self.utterance
         if utterance is None:
-            raise ProtocolError("end without start")
+            if not self._started:
+                raise ProtocolError("end without start")
+            return  # its start failed (the device was told) or it was cancelled: no reply
         if not utterance.done:
             await self.finish(utterance)
 
