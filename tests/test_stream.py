@@ -295,7 +295,6 @@ def test_bad_messages_get_an_error_and_the_socket_stays_open(live: LiveServer) -
     assert turn["intent"] == "help"  # still open and answering
 
 
-
 def test_an_end_crossing_a_cancel_on_the_wire_is_no_error(live: LiveServer) -> None:
     _, token = live.add_device("stream-erin", "speaker")
 
@@ -315,6 +314,7 @@ def test_an_end_crossing_a_cancel_on_the_wire_is_no_error(live: LiveServer) -> N
 
     kinds = live.run(scenario())
     assert "error" not in kinds, kinds
+
 
 def test_too_much_audio_closes_with_1009(live: LiveServer) -> None:
     _, token = live.add_device("stream-dave", "speaker")
