@@ -77,6 +77,7 @@ def test_shares_follow_size_with_a_minimum_and_never_exceed_what_a_template_says
         ("I want {size", 7, "'{' is never closed"),
         ("a {Size} latte", 2, "'{Size}' is no slot name"),
         ("[ ]", 0, "says nothing"),
+        ("a " + "(b " * 11 + ")" * 11, 32, "groups nest deeper than 10"),
     ],
 )
 def test_template_mistakes_say_where(text: str, offset: int, words: str) -> None:
@@ -151,6 +152,14 @@ def test_templates_add_to_written_examples() -> None:
     assert texts[:2] == ["a latte please", "one mocha please"] and "get me iced mocha" in texts
 
 
+def test_one_written_example_is_enough_beside_templates() -> None:
+    skill, messages = load(
+        "    examples:\n      en: ['a [latte](drink) please']\n"
+        '    templates:\n      en: ["(give | get) me {drink}"]'
+    )
+    assert messages == [] and skill is not None
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -183,6 +192,10 @@ def test_templates_add_to_written_examples() -> None:
             "cafe.yaml:21:7: error: intent 'order' (en) needs at least 2 sentences to learn from",
         ),
         ("    slots: [drink]", "intent 'order' needs 'examples:' or 'templates:' to learn from"),
+        (
+            '    templates:\n      en:\n        - "' + "(" * 12 + 'a"',
+            "cafe.yaml:22:22: error: template '((((((((((((a': groups nest deeper than 10",
+        ),
     ],
 )
 def test_template_mistakes_are_reported_with_file_line_and_column(body: str, message: str) -> None:

@@ -220,7 +220,11 @@ class _Checker(ShapeChecker):
             self.marks[("intent", name)] = (intent_node.line, intent_node.column)
             if "examples" not in values and "templates" not in values:
                 self.report(intent_node, f"{what} needs 'examples:' or 'templates:' to learn from")
-            examples = self.examples(values["examples"], name) if "examples" in values else {}
+            examples = (
+                self.examples(values["examples"], name, alone="templates" not in values)
+                if "examples" in values
+                else {}
+            )
             if "templates" in values:
                 for language, expanded in self.templates(values["templates"], name, slots).items():
                     examples[language] = examples.get(language, []) + expanded
@@ -337,7 +341,8 @@ class _Checker(ShapeChecker):
             return None
         return url
 
-    def examples(self, node: Node, intent: str) -> dict[str, list[Example]]:
+    def examples(self, node: Node, intent: str, alone: bool = True) -> dict[str, list[Example]]:
+        """The written examples (at least 2 per language when there are no templates)."""
         what = f"intent '{intent}' examples"
         result: dict[str, list[Example]] = {}
         for language, value in self.languages_of(node, what).items():
@@ -361,7 +366,7 @@ class _Checker(ShapeChecker):
                     item.column,
                 )
                 parsed.append(example)
-            if len(parsed) < 2:
+            if alone and len(parsed) < 2:
                 self.report(value, f"{what} ({language}) needs at least 2 sentences to learn from")
             result[language] = parsed
         return result

@@ -26,6 +26,8 @@ INTENT_SAMPLES = 300
 """Most sentences an intent's templates expand into, all templates together."""
 MIN_SAMPLES = 3
 """Each template gives at least this many sentences (or all it can say)."""
+MAX_DEPTH = 10
+"""Groups inside groups, at most."""
 _SPECIAL = "()[]{}|"
 
 
@@ -115,9 +117,16 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.at = 0
+        self.depth = 0
 
     def choice(self, end: str | None) -> Choice:
         start = self.at
+        if end is not None:
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise TemplateError(
+                    f"groups nest deeper than {MAX_DEPTH}: write simpler templates", start - 1
+                )
         options = [self.sequence()]
         while self.at < len(self.text) and self.text[self.at] == "|":
             self.at += 1
@@ -138,6 +147,8 @@ class _Parser:
             raise TemplateError(
                 "an alternative in '( | )' is empty; write optional words in '[ ]'", start - 1
             )
+        if end is not None:
+            self.depth -= 1
         return Choice(tuple(options))
 
     def sequence(self) -> Sequence:
