@@ -93,5 +93,5 @@ def test_real_recordings_are_heard_better_over_the_floor(
 ) -> None:
     with_floor = heard_every_slot(recognizers["floor"])
     without = heard_every_slot(recognizers["none"])
-    assert len(with_floor) >= 21, with_floor  # of 24; without the floor about 18
-    assert len(with_floor) >= len(without) + 2, (with_floor, without)
+    assert len(with_floor) >= 20, with_floor  # of 24 (21 here; 17 without the floor)
+    assert len(with_floor) >= len(without) + 3, (with_floor, without)
