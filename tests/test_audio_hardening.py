@@ -23,10 +23,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import voice_runtime.cli.transcribe  # noqa: F401 - imported here, not while memory is measured
+from voice_runtime.audio.convert import RATE, decode_wav, load_audio
 from voice_runtime.audio.wav import MAX_CHUNKS, Audio, read_wav
 from voice_runtime.cli.main import main
 from voice_runtime.errors import InputError, VoiceError
-from voice_runtime.speech.convert import RATE, decode_wav, load_audio
 
 PCM, FLOAT = 1, 3
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from voice_runtime.audio.convert import RATE, load_audio
 from voice_runtime.audio.noise import mix_at_snr, samples_of, snr_db
 from voice_runtime.audio.wav import Audio, write_wav
 from voice_runtime.cli import eval as eval_command
@@ -33,7 +34,6 @@ from voice_runtime.evaluation.speech_eval import (
 from voice_runtime.project import Project
 from voice_runtime.skills.catalog import Catalog
 from voice_runtime.speech.backends import recognizer_for
-from voice_runtime.speech.convert import RATE, load_audio
 from voice_runtime.speech.recognizer import Recognizer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from voice_runtime.audio.convert import load_audio
 from voice_runtime.audio.floor import FLOOR_RMS, NoiseFloor
 from voice_runtime.cli.common import load_skills
 from voice_runtime.project import Project
-from voice_runtime.speech.convert import load_audio
 from voice_runtime.speech.pocketsphinx_backend import PocketSphinxRecognizer, bias_for
 
 COFFEE = Path(__file__).parent / "coffee"

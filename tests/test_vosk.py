@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from voice_runtime.audio.convert import RATE, load_audio
 from voice_runtime.audio.wav import Audio
 from voice_runtime.errors import ModelError
 from voice_runtime.project import Project
@@ -26,7 +27,6 @@ from voice_runtime.speech.backends import (
     recognizer_for,
     vosk_models,
 )
-from voice_runtime.speech.convert import RATE, load_audio
 from voice_runtime.speech.pocketsphinx_backend import PocketSphinxRecognizer
 from voice_runtime.speech.vosk_backend import (
     MIN_CONFIDENCE,

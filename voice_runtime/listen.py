@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
+from .audio.convert import RATE
 from .audio.endpoint import EndpointConfig, Endpointer, NoSpeech, UtteranceEnded
 from .audio.microphone import AudioSource, iter_chunks
 from .audio.wav import Audio
@@ -20,7 +21,6 @@ from .errors import InputError
 from .household.home import Household
 from .people import Device
 from .speech.calibrate import calibrate
-from .speech.convert import RATE
 from .speech.recognizer import Recognizer, Transcript
 from .speech.wake import split_wake
 from .spoken import speech_audio, spoken_turn_sync

@@ -91,7 +91,7 @@ def decode_flac(data: bytes) -> bytes:
 def open_audio_file(path: str | os.PathLike[str]) -> tuple[BinaryIO, int]:
     """A WAV or FLAC file as a readable WAV stream and its size; ``WavError`` if unusable.
 
-    The one way files come in (``wav.read_wav``, ``speech.convert.load_audio``): only
+    The one way files come in (``wav.read_wav``, ``convert.load_audio``): only
     regular files are opened (``open_regular``); a FLAC file, known by its marker, is
     checked by its header and decoded into memory; anything else is parsed as WAV.
     """

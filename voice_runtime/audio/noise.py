@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from ..speech.convert import to_recognizer_format
+from .convert import to_recognizer_format
 from .wav import Audio
 
 FRAME = 512

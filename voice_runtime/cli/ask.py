@@ -10,8 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ..audio.convert import load_audio
 from ..audio.wav import Audio, write_wav
-from ..speech.convert import load_audio
 from ..spoken import speech_audio, spoken_turn_sync
 from ..tts.speaker import Speaker
 from .common import build_household, err, local_device

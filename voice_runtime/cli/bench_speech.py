@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio.convert import to_recognizer_format
 from ..audio.endpoint import EndpointConfig
 from ..audio.wav import Audio, read_wav
 from ..errors import VoiceError
 from ..household.home import Household
 from ..speech.backends import available_backends, recognizer_for
 from ..speech.calibrate import calibrate
-from ..speech.convert import to_recognizer_format
 from ..speech.recognizer import Recognizer, Transcript
 from ..speech.wake import WAKE_PHRASES, split_wake
 from ..spoken import speech_audio, spoken_turn_sync

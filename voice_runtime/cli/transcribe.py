@@ -10,9 +10,9 @@ import argparse
 import json
 from pathlib import Path
 
+from ..audio.convert import load_audio
 from ..speech.backends import recognizer_for
 from ..speech.calibrate import calibrate
-from ..speech.convert import load_audio
 from ..speech.recognizer import Recognizer, Transcript
 from .common import add_language, load_skills, project_of
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..audio.convert import RATE, load_audio, to_recognizer_format
 from .bias import BiasModel, compile_bias
-from .convert import RATE, load_audio, to_recognizer_format
 from .pocketsphinx_backend import PocketSphinxRecognizer, bias_for, check_language
 from .recognizer import Recognizer, Transcript, voiced_seconds
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..audio.convert import to_recognizer_format
 from ..audio.floor import FLOOR_RMS, NoiseFloor
 from ..audio.wav import Audio
 from ..errors import ModelError
@@ -24,7 +25,6 @@ from ..nlu.builtin import load_builtin
 from ..project import Project
 from ..skills.model import Skill
 from .bias import BiasModel, compile_bias
-from .convert import to_recognizer_format
 from .recognizer import Recognizer
 from .wake import WAKE_PHRASES
 

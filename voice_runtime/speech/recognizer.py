@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from ..audio.convert import RATE, to_recognizer_format
 from ..audio.wav import Audio
 from ..errors import InputError
-from .convert import RATE, to_recognizer_format
 
 CHUNK_BYTES = 4096
 """Bytes fed per call by ``transcribe`` (128 ms of 16 kHz 16-bit audio)."""

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ..audio.convert import RATE
 from ..errors import ModelError
-from .convert import RATE
 from .recognizer import Recognizer
 
 UNKNOWN_TOKENS = ("[unk]", "<UNK>", "<unk>")

@@ -21,9 +21,10 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from ..audio.flac import open_audio_file
-from ..audio.resample import Resampler, int16_bytes, to_int16
-from ..audio.wav import (
+from ..errors import InputError
+from .flac import open_audio_file
+from .resample import Resampler, int16_bytes, to_int16
+from .wav import (
     MAX_RATE,
     MAX_SECONDS,
     MIN_RATE,
@@ -33,7 +34,6 @@ from ..audio.wav import (
     check_length,
     read_header,
 )
-from ..errors import InputError
 
 RATE = 16000
 """The sample rate every recogniser in this package is fed."""
