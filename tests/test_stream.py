@@ -31,7 +31,8 @@ from voice_runtime.nlu.result import NluResult
 from voice_runtime.people import Device
 from voice_runtime.project import Project
 from voice_runtime.server import REGISTRY, WEBSOCKETS, ServerSettings, create_app
-from voice_runtime.server.stream import MAX_UTTERANCE_SECONDS, recognizer_pool
+from voice_runtime.server.recognizers import recognizer_pool
+from voice_runtime.server.stream import MAX_UTTERANCE_SECONDS
 from voice_runtime.services.caller import ServiceCaller
 from voice_runtime.services.client import ServiceClient
 from voice_runtime.services.demo import DEMO_BASE, DemoServices
