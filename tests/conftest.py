@@ -59,6 +59,9 @@ class GivenNlu:
     async def understand(self, text: str, language: str) -> NluResult:
         raise AssertionError(f"routing tests give NLU results; nothing should parse {text!r}")
 
+    def threshold(self, language: str) -> float | None:
+        return None
+
 
 def route(router: Assistant, nlu: NluResult, session: Session) -> Turn:
     """`Assistant.route` from a synchronous test."""

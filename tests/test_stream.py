@@ -452,6 +452,9 @@ class NoNlu:
     async def understand(self, text: str, language: str) -> NluResult:
         raise AssertionError("no turn expected")
 
+    def threshold(self, language: str) -> float | None:
+        return None
+
 
 def test_server_shutdown_closes_streams_with_1001(tmp_path: Path, catalog: Catalog) -> None:
     other = LiveServer(Assistant(catalog, NoNlu()), tmp_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..nlu.builtin import available_languages
+from ..nlu.engine import NluEngine
 from ..nlu.train import train, training_data
 from ..skills.catalog import Catalog
 from .common import err, load_skills, project_of
@@ -39,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{language}: model is up to date, nothing to train ({state.path})")
         else:
             print(f"{language}: trained in {seconds:.1f} s -> {state.path}")
+        calibration = NluEngine(project, catalog, auto_train=False).calibration(language)
+        if calibration is not None:
+            print(calibration.describe())
     return 0
 
 

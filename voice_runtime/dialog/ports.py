@@ -22,6 +22,9 @@ class Understander(Protocol):
 
     async def understand(self, text: str, language: str) -> NluResult: ...
 
+    def threshold(self, language: str) -> float | None:
+        """The rephrase threshold calibrated for the language, None for the default."""
+
 
 @dataclass(frozen=True)
 class ServiceResult:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from ..errors import InputError
 from ..languages import detect_language
+from ..nlu.calibrate import DEFAULT_THRESHOLD
 from ..nlu.compile import OPEN_SKILL, SKILL_ENTITY
 from ..nlu.result import IntentScore, NluResult
 from ..skills.catalog import Catalog
@@ -26,6 +27,8 @@ from .turn import SkillResponse, Turn
 T = TypeVar("T")
 MAX_UTTERANCE = 500
 CONTROLS = ("stop", "help", "repeat", "go_back", "start_over", "next")
+# Built-ins that yield to a skill intent when the utterance carries that skill's value.
+YIELDING_BUILT_INS = ("yes", "no", "help", "repeat", "next", "go_back", "start_over")
 UNDOABLE = ("repeat", "go_back", "help", "rephrase", "fallback", "reprompt")
 # A follow-up ("how about cookies?") yields to another intent of the skill this sure.
 FOLLOW_UP_OVERRIDE = 0.8
@@ -37,10 +40,11 @@ LEAVE_QUESTION = 0.9
 
 @dataclass(frozen=True)
 class RouterSettings:
-    """`threshold`: below this top-intent confidence the assistant asks to rephrase.
+    """`threshold`: below this top-intent confidence the assistant asks to rephrase;
+    None takes each language's calibrated threshold (`nlu/calibrate.py`), else 0.4.
     `follow_up`: while a skill is open, its best intent wins when at least this confident."""
 
-    threshold: float = 0.4
+    threshold: float | None = None
     follow_up: float = 0.2
 
 
@@ -138,7 +142,8 @@ class Assistant:
         current = self.catalog.get(session.skill) if session.skill else None
         if current is None:
             session.open(None)
-        confident = nlu.intent.confidence >= self.settings.threshold
+        threshold = self.threshold(language)
+        confident = nlu.intent.confidence >= threshold
         name = nlu.intent.name if confident else None
         named = self.named_skill(nlu)
         if name == "next" and not self.conversation.has_steps(current, session, language):
@@ -146,12 +151,15 @@ class Assistant:
         sure_control = name in CONTROLS and nlu.intent.confidence >= CONTROL_OVER_ANSWER
         switching = name == OPEN_SKILL and named is not None
         if current is not None and session.state.waiting and not (sure_control or switching):
-            threshold = self.settings.threshold
             answer = await self.conversation.answer(current, session, nlu, threshold)
             if answer is not None:  # "Nova" answers the question even if it sounds like stop
                 return answer
             if name not in CONTROLS and not self.is_new_request(nlu, current, session, named):
                 return self.conversation.reprompt(current, session, language)
+        if name in YIELDING_BUILT_INS:
+            explained = self.explained_by_skill(nlu)
+            if explained is not None:  # "好的，给我看看极光": the request, not a bare yes
+                return await self.skill_intent(explained, session, current, named)
         if name in CONTROLS:
             return self.control(name, nlu, session, current)
         may_follow_up = name is None or "." in name or name == "out_of_scope"
@@ -257,7 +265,7 @@ class Assistant:
         carries a value of that skill ("我想学做蛋糕" during a sleep timer's "Shall I?").
         A bare value ("twenty") is an answer, never a new request."""
         top = nlu.intent
-        if top.confidence < self.settings.threshold or "." not in top.name:
+        if top.confidence < self.threshold(nlu.language) or "." not in top.name:
             return False
         if top.name.startswith(f"{current.id}."):
             return top.name != current.qualified(session.state.intent or "")
@@ -324,6 +332,23 @@ class Assistant:
         return Outcome("fallback", SkillResponse(speech))
 
     # -- helpers ---------------------------------------------------------------------
+
+    def threshold(self, language: str) -> float:
+        """The rephrase threshold: the one set, else the language's calibrated one."""
+        if self.settings.threshold is not None:
+            return self.settings.threshold
+        calibrated = self.nlu.threshold(language)
+        return DEFAULT_THRESHOLD if calibrated is None else calibrated
+
+    def explained_by_skill(self, nlu: NluResult) -> NluResult | None:
+        """The reading as a skill intent, when the model found a value of that skill and
+        ranks one of its intents at least `follow_up`; None when no skill explains it."""
+        skills = {e.entity.partition(".")[0] for e in nlu.entities if "." in e.entity}
+        for score in nlu.ranking:
+            skill, dot, _ = score.name.partition(".")
+            if dot and skill in skills and score.confidence >= self.settings.follow_up:
+                return replace(nlu, intent=score)
+        return None
 
     def best_intent_of(self, skill: Skill, nlu: NluResult) -> str | None:
         prefix = f"{skill.id}."

@@ -12,6 +12,15 @@ from pathlib import Path
 from ..errors import ModelError
 from ..project import Project
 from ..skills.catalog import Catalog
+from .calibrate import (
+    Calibration,
+    cache_key,
+    calibrate,
+    calibration_file,
+    load_labelled,
+    read_cached,
+    write_cached,
+)
 from .exact import ExactMatcher
 from .fast import FastNlu
 from .model import NluModel
@@ -47,6 +56,7 @@ class NluEngine:
         self._paths: dict[str, Path] = {}
         self._models: dict[str, Future[NluModel]] = {}
         self._fast: dict[str, FastNlu | None] = {}
+        self._calibrations: dict[str, Calibration | None] = {}
 
     def parse(self, text: str, language: str) -> NluResult:
         self._prepare(language)
@@ -68,6 +78,17 @@ class NluEngine:
             if known is not None:
                 return known
         return await asyncio.to_thread(self.parse, text, language)
+
+    def threshold(self, language: str) -> float | None:
+        """The rephrase threshold calibrated for the language's model (None: no held-in
+        sentences in nlu_data/<lang>.calibration.jsonl, so the router's default)."""
+        calibration = self.calibration(language)
+        return calibration.threshold if calibration is not None else None
+
+    def calibration(self, language: str) -> Calibration | None:
+        """The language's calibration (computed once per model and data, then cached)."""
+        self._prepare(language)
+        return self._calibrations.get(language)
 
     @property
     def loading(self) -> bool:
@@ -121,7 +142,28 @@ class NluEngine:
         self._matchers[language] = ExactMatcher.from_training_data(data)
         self._fast[language] = FastNlu.load(state.path, language)
         self._paths[language] = state.path
+        self._calibrations[language] = self._calibrate(language, data.fingerprint, state.path)
         return state.path
+
+    def _calibrate(self, language: str, fingerprint: str, model: Path) -> Calibration | None:
+        path = calibration_file(self.project.nlu_data_dir, language)
+        if not path.exists():
+            return None
+        sentences = load_labelled(path)
+        key = cache_key(fingerprint, sentences)
+        cached = read_cached(model.parent, key)
+        if cached is not None:
+            return cached
+        shown = (
+            str(path.relative_to(self.project.root))
+            if path.is_relative_to(self.project.root)
+            else str(path)
+        )
+        calibration = calibrate(
+            language, sentences, lambda text: self.parse(text, language), shown, key
+        )
+        write_cached(model.parent, calibration)
+        return calibration
 
 
 _LOADED: dict[tuple[Path, float], NluModel] = {}
