@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from .audio.convert import RATE
-from .audio.endpoint import EndpointConfig, Endpointer, NoSpeech, UtteranceEnded
+from .audio.endpoint import EndpointConfig, Endpointer, NoSpeech
 from .audio.microphone import AudioSource, iter_chunks
+from .audio.utterance import stream_utterance
 from .audio.wav import Audio
 from .dialog.turn import Turn
 from .errors import InputError
@@ -121,19 +122,10 @@ class SpeakerLoop:
 
         An empty transcript of 0 s means nobody spoke; None, the end of the input.
         """
-        endpointer = Endpointer(self.endpoint)
-        self.recognizer.start()
-        for chunk in chunks:
-            self.recognizer.feed(chunk)
-            for event in endpointer.feed(chunk):
-                if isinstance(event, UtteranceEnded):
-                    return self.recognizer.finish()
-                if isinstance(event, NoSpeech):
-                    self.recognizer.finish()
-                    return Transcript("", None, self.language, 0.0, 0.0)
-        ended = any(isinstance(e, UtteranceEnded) for e in endpointer.finish())
-        transcript = self.recognizer.finish()
-        return transcript if ended else None
+        heard = stream_utterance(self.recognizer, Endpointer(self.endpoint), chunks)
+        if isinstance(heard.end, NoSpeech):
+            return None if heard.input_ended else Transcript("", None, self.language, 0.0, 0.0)
+        return heard.result
 
 
 def expects_answer(turn: Turn) -> bool:

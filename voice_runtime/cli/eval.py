@@ -1,6 +1,7 @@
 """`voice eval nlu --data FILE.jsonl [--lang L] [--json OUT]`: measure understanding;
 `voice eval speech --audio DIR --labels labels.json [--lang en] [--noise FILE --snr DB]
-[--json OUT] [--seed N]`: measure it from recordings.
+[--json OUT] [--seed N] [--whole]`: measure it from recordings, streamed through the
+endpointer as from a microphone (``--whole``: each clip decoded at once).
 
 One subcommand per kind of evaluation, each registered in EVALUATIONS with its
 summary, its arguments and its runner (today: `nlu` and `speech`).
@@ -17,6 +18,7 @@ from ..audio.convert import load_audio
 from ..audio.noise import REFERENCES
 from ..dialog.router import Assistant
 from ..errors import InputError
+from ..evaluation.hearing import Mode
 from ..evaluation.nlu_eval import check_labels, evaluate, format_report, load_examples
 from ..evaluation.speech_eval import (
     Conditions,
@@ -99,7 +101,8 @@ def write_json(path: Path, data: object) -> None:
 
 
 def add_speech_arguments(parser: argparse.ArgumentParser) -> None:
-    """--audio DIR --labels FILE [--lang] [--noise FILE] [--snr DB] [--seed N] [--json OUT]."""
+    """--audio DIR --labels FILE [--lang] [--noise FILE] [--snr DB] [--seed N] [--whole]
+    [--json OUT] [--report DIR]."""
     parser.add_argument("--audio", type=Path, required=True, help="folder with the WAV files")
     parser.add_argument(
         "--labels",
@@ -130,6 +133,12 @@ def add_speech_arguments(parser: argparse.ArgumentParser) -> None:
         "'peak' frame energies, as Picovoice's speech-to-intent benchmark mixes",
     )
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
+    parser.add_argument(
+        "--whole",
+        action="store_true",
+        help="decode each clip at once, for comparison; by default each clip is streamed "
+        "in 30 ms microphone chunks through the endpointer, as a speaker hears it",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write every metric here")
     parser.add_argument(
         "--report",
@@ -163,9 +172,10 @@ def run_speech(args: argparse.Namespace, assistant: Assistant | None = None) -> 
     check_speech_labels(labels, assistant.catalog)
     recognizer = recognizer_for(project_of(args), args.lang, assistant.catalog.skills)
     noise_name = str(args.noise) if args.noise else None
+    mode: Mode = "whole" if args.whole else "streaming"
     reports = []
     for snr in snrs:
-        conditions = Conditions(args.lang, snr, noise_name, args.seed, args.snr_reference)
+        conditions = Conditions(args.lang, snr, noise_name, args.seed, args.snr_reference, mode)
         report = evaluate_speech(
             assistant, recognizer, clips, conditions, noise, str(args.audio), str(args.labels)
         )

@@ -25,17 +25,23 @@ a WAV file in the folder without a label is not evaluated.
 
 Each file is read (any rate, width and channels), optionally mixed with noise at a
 given SNR (``audio/noise.py``: white noise, or a noise file looped to length, with
-``seed + index`` as the seed of the file at that index, so runs repeat), transcribed
-with the skill-biased recogniser, and the transcript goes through
-``Assistant.handle`` in a fresh session. The recogniser is calibrated once, on the
-first file as it is heard (with its noise), because PocketSphinx's cepstral mean
-starts cold and mishears the first utterances otherwise.
+``seed + index`` as the seed of the file at that index, so runs repeat), heard by
+the skill-biased recogniser, and the transcript goes through ``Assistant.handle`` in
+a fresh session. By default the clip is heard as a speaker hears it: streamed in
+30 ms microphone chunks through a fresh endpointer and the streaming decoder, with
+half a second of the room before it and a second after it (``hearing.py``), and the
+transcript is the one the recogniser gives when the endpointer ends the utterance;
+``mode="whole"`` decodes the clip at once instead. The recogniser is calibrated once,
+on the first file as it is heard (with its noise), because PocketSphinx's cepstral
+mean starts cold and mishears the first utterances otherwise.
 
 A file is correct when the routed intent matches (and for ``open_skill`` the opened
 skill) and every labelled slot has its value, compared after trimming spaces;
 slots the turn has beyond the labelled ones do not count against it. An empty
-transcript ("nothing heard") is wrong. Latency is decode plus routing time per file;
-the NLU model is loaded before timing starts.
+transcript ("nothing heard") is wrong. Latency is the decoding left after the end of
+speech plus routing time per file (streamed: the recogniser's ``finish``; whole: all of
+the decoding); the NLU model is loaded before timing starts. A streamed report also
+counts the clips whose speech the endpointer cut (``Endpointing.cut``).
 """
 
 from __future__ import annotations
@@ -58,6 +64,7 @@ from ..errors import InputError
 from ..skills.catalog import Catalog
 from ..speech.recognizer import Recognizer, Transcript
 from ..spoken import heard_text
+from .hearing import Hearing, Mode, hear_streaming, hear_whole, in_room, speech_span
 from .nlu_eval import (
     Example,
     Outcome,
@@ -102,9 +109,19 @@ class FileResult:
     """How one recording was heard and routed."""
 
     label: SpeechLabel
-    transcript: Transcript
+    hearing: Hearing
     outcome: Outcome | None  # None: nothing heard, so nothing was routed
     nlu_seconds: float
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.hearing.transcript
+
+    @property
+    def cut(self) -> bool:
+        """Streamed, and the endpointer missed part of the speech."""
+        endpointing = self.hearing.endpointing
+        return endpointing is not None and endpointing.cut
 
     @property
     def correct(self) -> bool:
@@ -115,8 +132,8 @@ class FileResult:
 
     @property
     def latency_seconds(self) -> float:
-        """Decoding plus routing."""
-        return self.transcript.decode_seconds + self.nlu_seconds
+        """Decoding left after the end of speech, plus routing."""
+        return self.hearing.after_end_seconds + self.nlu_seconds
 
     @property
     def got(self) -> str:
@@ -140,8 +157,10 @@ class FileResult:
             "correct": self.correct,
             "audio_seconds": self.transcript.audio_seconds,
             "decode_seconds": self.transcript.decode_seconds,
+            "decode_after_end_seconds": self.hearing.after_end_seconds,
             "nlu_seconds": self.nlu_seconds,
             "real_time_factor": self.transcript.real_time_factor,
+            "endpointing": self.hearing.endpointing.to_dict() if self.hearing.endpointing else None,
         }
 
 
@@ -171,6 +190,7 @@ class Conditions:
     noise: str | None = None  # None with an SNR: white noise
     seed: int = 0
     reference: Reference = "active"  # how the SNR is measured (audio/noise.py)
+    mode: Mode = "streaming"  # how the recogniser hears each clip (hearing.py)
 
     def describe(self) -> str:
         """``clean``, or the noise and its SNR, for the report's first line."""
@@ -180,6 +200,12 @@ class Conditions:
             f"{self.noise or 'white noise'} at {self.snr_db:g} dB SNR "
             f"({self.reference} reference, seed {self.seed})"
         )
+
+    def heard_as(self) -> str:
+        """How the clips were decoded, for the report."""
+        if self.mode == "whole":
+            return "each clip decoded whole (--whole)"
+        return "streamed in 30 ms chunks through the endpointer, as from a microphone"
 
 
 @dataclass(frozen=True)
@@ -208,6 +234,19 @@ class SpeechReport:
         return [r for r in self.results if not r.correct]
 
     @property
+    def cut(self) -> list[FileResult]:
+        """The streamed clips whose speech the endpointer cut (none when decoded whole)."""
+        return [r for r in self.results if r.cut]
+
+    @property
+    def no_speech(self) -> int:
+        """Streamed clips in which the endpointer found no speech at all."""
+        return sum(
+            r.hearing.endpointing is not None and r.hearing.endpointing.utterance is None
+            for r in self.results
+        )
+
+    @property
     def real_time_factor(self) -> RealTimeFactor:
         factors = [r.transcript.real_time_factor for r in self.results] or [0.0]
         return RealTimeFactor(float(np.mean(factors)), float(np.max(factors)))
@@ -229,11 +268,14 @@ class SpeechReport:
             "snr_db": conditions.snr_db,
             "snr_reference": conditions.reference,
             "seed": conditions.seed,
+            "mode": conditions.mode,
             "files": self.total,
             "accuracy": self.accuracy,
             "correct": self.correct,
             "real_time_factor": vars(self.real_time_factor),
             "latency_ms": vars(self.latency),
+            "speech_cut": len(self.cut) if conditions.mode == "streaming" else None,
+            "no_speech": self.no_speech if conditions.mode == "streaming" else None,
             "errors": [r.to_dict() for r in self.errors],
             "results": [r.to_dict() for r in self.results],
         }
@@ -339,13 +381,17 @@ def evaluate_speech(
 
     ``noise`` is the noise clip when ``conditions.snr_db`` is set (None: white noise).
     """
-    heard = [present(clip.audio, conditions, noise, index) for index, clip in enumerate(clips)]
-    if heard:
-        recognizer.calibrate(heard[0])
+    if clips:
+        recognizer.calibrate(present(clips[0].audio, conditions, noise, 0))
     assistant.handle_sync("warm up the model", Session(language=conditions.language))  # loaded
     results = tuple(
-        result_of(assistant, recognizer, clip.label, audio, conditions.language)
-        for clip, audio in zip(clips, heard, strict=True)
+        result_of(
+            assistant,
+            clip.label,
+            hear(recognizer, clip.audio, conditions, noise, index),
+            conditions.language,
+        )
+        for index, clip in enumerate(clips)
     )
     return SpeechReport(audio_dir, labels, conditions, results)
 
@@ -359,17 +405,27 @@ def present(audio: Audio, conditions: Conditions, noise: Audio | None, index: in
     )
 
 
+def hear(
+    recognizer: Recognizer, clip: Audio, conditions: Conditions, noise: Audio | None, index: int
+) -> Hearing:
+    """The clip decoded as ``conditions.mode`` says: streamed in its room, or whole."""
+    if conditions.mode == "whole":
+        return hear_whole(recognizer, present(clip, conditions, noise, index))
+    heard = present(in_room(clip), conditions, noise, index)  # the noise fills the room too
+    return hear_streaming(recognizer, heard, speech_span(clip))
+
+
 def result_of(
-    assistant: Assistant, recognizer: Recognizer, label: SpeechLabel, audio: Audio, language: str
+    assistant: Assistant, label: SpeechLabel, hearing: Hearing, language: str
 ) -> FileResult:
-    """Transcribe one clip and route the transcript (nothing heard: nothing routed)."""
-    transcript = recognizer.transcribe(audio)
+    """Route what was heard (nothing heard: nothing routed)."""
+    transcript = hearing.transcript
     if transcript.empty:
-        return FileResult(label, transcript, None, 0.0)
+        return FileResult(label, hearing, None, 0.0)
     began = time.perf_counter()
     heard = heard_text(transcript.text, language)  # as every spoken turn: "ten" -> "10"
     outcome = outcome_of(assistant, replace(label.example, text=heard), language)
-    return FileResult(label, transcript, outcome, time.perf_counter() - began)
+    return FileResult(label, hearing, outcome, time.perf_counter() - began)
 
 
 # -- the text report ----------------------------------------------------------------
@@ -381,11 +437,17 @@ def format_speech_report(report: SpeechReport) -> str:
     lines = [
         f"speech eval: {report.audio_dir} ({report.total} files, "
         f"language {report.conditions.language}, {report.conditions.describe()})",
+        f"heard            {report.conditions.heard_as()}",
         f"accuracy         {report.accuracy:.3f}  ({report.correct}/{report.total} correct)",
         f"real-time factor mean {rtf.mean:.3f}  max {rtf.max:.3f}",
         f"latency          p50 {latency.p50_ms:.0f} ms  p90 {latency.p90_ms:.0f} ms  "
-        f"p99 {latency.p99_ms:.0f} ms  (decode + NLU per file)",
+        f"p99 {latency.p99_ms:.0f} ms  (decode after the end of speech + NLU per file)",
     ]
+    if report.conditions.mode == "streaming":
+        lines.append(
+            f"endpointer       speech cut in {len(report.cut)}/{report.total} files "
+            f"(no speech found in {report.no_speech})"
+        )
     errors = report.errors
     lines.append(f"errors ({len(errors)}):" if errors else "errors: none")
     lines.extend(f"  {describe_error(result)}" for result in errors)
@@ -396,7 +458,8 @@ def describe_error(result: FileResult) -> str:
     """One wrong file: its name, what was expected, what came, and the transcript."""
     example = result.label.example
     expected = labelled(example.label, example.slots)
+    cut = "  (the endpointer cut the speech)" if result.cut else ""
     if result.outcome is None:
-        return f"{result.label.file}: expected {expected}, {NOTHING_HEARD}"
+        return f"{result.label.file}: expected {expected}, {NOTHING_HEARD}{cut}"
     heard = result.transcript.text
-    return f"{result.label.file}: expected {expected}, got {result.got}  heard {heard!r}"
+    return f"{result.label.file}: expected {expected}, got {result.got}  heard {heard!r}{cut}"

@@ -1,8 +1,9 @@
 """What ``voice eval speech --report DIR`` writes: a table per condition, per-slot
 accuracy with the confusions, and a PNG of accuracy against SNR.
 
-- ``report.json``: every condition's metrics and per-slot figures (every file's result
-  too, as ``--json`` writes them);
+- ``report.json``: the table, every condition's metrics (its mode, streaming or
+  whole, and the clips whose speech the endpointer cut) and per-slot figures (every
+  file's result too, as ``--json`` writes them);
 - ``slots.txt``: per condition, each labelled slot's accuracy, how often it was missing
   or wrong, and the most frequent confusions (expected -> got);
 - ``accuracy_vs_snr.png`` (when at least one condition has noise): command accuracy
@@ -69,27 +70,32 @@ def slot_scores(report: SpeechReport) -> tuple[list[SlotScore], Counter[tuple[st
 
 
 def format_table(reports: Sequence[SpeechReport]) -> str:
-    """One line per condition: accuracy, correct/total, intent accuracy, real-time factor."""
+    """One line per condition: accuracy, correct/total, intent accuracy, real-time factor
+    and (streamed) the files whose speech the endpointer cut; the mode on the last line."""
     reference = next(
         (r.conditions.reference for r in reports if r.conditions.snr_db is not None), None
     )
     title = "condition" + (f" ({reference} SNR)" if reference else "")
-    lines = [f"{title:24} {'accuracy':>9} {'correct':>9} {'intent':>7} {'RTF':>6}"]
+    lines = [f"{title:24} {'accuracy':>9} {'correct':>9} {'intent':>7} {'RTF':>6} {'cut':>5}"]
     for report in reports:
         intents = sum(bool(r.outcome and r.outcome.intent_correct) for r in report.results)
+        cut = str(len(report.cut)) if report.conditions.mode == "streaming" else "-"
         lines.append(
             f"{condition_name(report):24} {report.accuracy:9.3f} "
             f"{f'{report.correct}/{report.total}':>9} "
             f"{intents / report.total if report.total else 0.0:7.3f} "
-            f"{report.real_time_factor.mean:6.3f}"
+            f"{report.real_time_factor.mean:6.3f} {cut:>5}"
         )
+    modes = sorted({r.conditions.heard_as() for r in reports})
+    lines += [f"heard: {mode}" for mode in modes]
     return "\n".join(lines)
 
 
 def format_slots(report: SpeechReport) -> str:
     """Per-slot accuracy and the top confusions of one condition, as text."""
     scores, confusions = slot_scores(report)
-    lines = [f"== {condition_name(report)}: {report.conditions.describe()}"]
+    conditions = report.conditions
+    lines = [f"== {condition_name(report)}: {conditions.describe()}, {conditions.mode}"]
     lines += [
         f"  {s.slot:20} {s.accuracy:6.3f}  ({s.correct}/{s.labelled}; "
         f"missing {s.missing}, wrong {s.wrong})"
@@ -169,7 +175,8 @@ def plot_accuracy(path: Path, reports: Sequence[SpeechReport]) -> Path:
     axes.grid(alpha=0.3)
     axes.legend(loc="lower right")
     noise = noisy[0].conditions.noise or "white noise"
-    axes.set_title(f"{Path(noise).name}: {noisy[0].total} files", fontsize=10)
+    mode = noisy[0].conditions.mode
+    axes.set_title(f"{Path(noise).name}: {noisy[0].total} files, {mode}", fontsize=10)
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)

@@ -1,0 +1,87 @@
+"""One utterance heard as a microphone hears it: every chunk goes to a streaming
+decoder and to the endpointer at once, so the text is ready when the utterance ends.
+
+The speaker loop (``listen.py``) and ``voice eval speech`` both listen through
+``stream_utterance``, so the eval scores what a speaker hears. The decoder is anything
+with ``start`` / ``feed`` / ``finish`` (a ``speech.Recognizer``); audio does not import
+speech, so it is a protocol here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from .endpoint import Endpointer, NoSpeech, UtteranceEnded
+
+Result = TypeVar("Result")
+Result_co = TypeVar("Result_co", covariant=True)
+
+
+class StreamingDecoder(Protocol[Result_co]):
+    """Decodes one utterance fed chunk by chunk (``speech.Recognizer`` is one)."""
+
+    def start(self) -> None:
+        """Begin an utterance."""
+        ...
+
+    def feed(self, chunk: bytes) -> object:
+        """Decode a chunk of 16 kHz mono 16-bit PCM."""
+        ...
+
+    def finish(self) -> Result_co:
+        """End the utterance; the final result."""
+        ...
+
+
+@dataclass(frozen=True)
+class StreamedUtterance(Generic[Result]):
+    """What listening for one utterance gave."""
+
+    result: Result
+    """The decoder's final result (a ``Transcript``), taken when listening ended."""
+    end: UtteranceEnded | NoSpeech
+    """The endpointer's last event: the utterance, or no speech."""
+    input_ended: bool
+    """The chunks ran out before the endpointer ended listening by itself."""
+    finish_seconds: float
+    """Time ``finish`` took: the decoding left once the utterance had ended."""
+
+    @property
+    def spoke(self) -> bool:
+        """Somebody spoke (the endpointer found an utterance)."""
+        return isinstance(self.end, UtteranceEnded)
+
+
+def stream_utterance(
+    decoder: StreamingDecoder[Result], endpointer: Endpointer, chunks: Iterable[bytes]
+) -> StreamedUtterance[Result]:
+    """Feed ``chunks`` to ``decoder`` and ``endpointer`` until the endpointer ends.
+
+    Reads no chunk beyond the one that ended the utterance, so an iterator can go on
+    with the next utterance. When the chunks run out first, the endpointer closes an
+    open utterance (``end_of_input``) or reports no speech.
+    """
+    decoder.start()
+    end: UtteranceEnded | NoSpeech | None = None
+    for chunk in chunks:
+        decoder.feed(chunk)
+        end = final_event(endpointer.feed(chunk))
+        if end is not None:
+            break
+    input_ended = end is None
+    if end is None:
+        end = final_event(endpointer.finish()) or NoSpeech(endpointer.time)
+    began = time.perf_counter()
+    result = decoder.finish()
+    return StreamedUtterance(result, end, input_ended, time.perf_counter() - began)
+
+
+def final_event(events: Iterable[object]) -> UtteranceEnded | NoSpeech | None:
+    """The event among ``events`` that ends listening, if any."""
+    for event in events:
+        if isinstance(event, UtteranceEnded | NoSpeech):
+            return event
+    return None
