@@ -25,7 +25,9 @@ from voice_runtime.cli.main import main
 from voice_runtime.evaluation.hearing import (
     LEAD_IN_SECONDS,
     TRAIL_SECONDS,
+    Endpointing,
     Hearing,
+    Span,
     in_room,
     speech_span,
 )
@@ -157,6 +159,16 @@ def test_the_endpointer_ends_each_clean_order_after_its_speech(
         heard_until = hearing.transcript.audio_seconds - LEAD_IN_SECONDS
         assert speech.end + 0.5 < heard_until < speech.end + 0.8, (name, heard_until)
         assert 0 <= hearing.after_end_seconds < hearing.transcript.decode_seconds
+
+
+def test_speech_is_cut_when_the_endpointer_stops_before_it_ends() -> None:
+    speech = Span(1.0, 3.0)
+    assert Endpointing("no_speech", None, speech).cut
+    assert Endpointing("silence", Span(0.9, 2.5), speech).cut  # ended early
+    assert Endpointing("max_length", Span(0.9, 2.9), speech).cut
+    assert not Endpointing("silence", Span(0.9, 3.1), speech).cut
+    assert not Endpointing("silence", Span(1.5, 2.98), speech).cut  # late start: all heard
+    assert not Endpointing("no_speech", None, None).cut  # a silent clip has nothing to cut
 
 
 def test_streaming_hears_about_as_well_as_whole_clips(

@@ -13,10 +13,11 @@ recogniser's when the endpointer ends the utterance, or when the audio ends.
 Whole (``--whole``) decodes the clip at once with ``Recognizer.transcribe``, as the
 eval did before it streamed.
 
-The endpointer *cut* a clip's speech when it found no speech, or its utterance
-starts after the clip's speech starts or ends before it ends (``CUT_TOLERANCE``
-allowed). The clip's speech is where its clean audio is within ``SPEECH_RANGE_DB`` of
-its loudest 10 ms frame.
+The endpointer *cut* a clip's speech when it found no speech, or its utterance ended
+before the clip's speech ended (by more than ``CUT_TOLERANCE``): the recogniser stopped
+listening early. (An utterance that starts late cuts nothing: the recogniser hears
+everything from the start of listening.) The clip's speech is where its clean audio is
+within ``SPEECH_RANGE_DB`` of its loudest 10 ms frame.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ TRAIL_SECONDS = 1.0
 SPEECH_RANGE_DB = 30.0
 """10 ms frames this close to the loudest frame of the clean clip are its speech."""
 CUT_TOLERANCE = 0.05
-"""Seconds the endpointer's utterance may miss at either end before it counts as cut."""
+"""Seconds of the clip's speech the utterance may miss at its end before it counts as cut."""
 _FRAME = RATE // 100
 
 
@@ -64,15 +65,10 @@ class Endpointing:
 
     @property
     def cut(self) -> bool:
-        """It missed part of the clip's speech (or found none)."""
+        """It found no speech, or ended before the clip's speech ended."""
         if self.speech is None:
             return False
-        if self.utterance is None:
-            return True
-        return (
-            self.utterance.start > self.speech.start + CUT_TOLERANCE
-            or self.utterance.end < self.speech.end - CUT_TOLERANCE
-        )
+        return self.utterance is None or self.utterance.end < self.speech.end - CUT_TOLERANCE
 
     def to_dict(self) -> dict[str, object]:
         return {
