@@ -1,4 +1,5 @@
-"""`voice eval speech`: espeak-ng recordings through the real recogniser and router.
+"""`voice eval speech`: espeak-ng recordings through the real recogniser and router
+(streamed through the endpointer, as the command does by default).
 
 The labelled set is synthesised at test time: eight commands across skills and
 built-ins, in two voices (en-us at 150 and 130 words a minute).
@@ -50,10 +51,12 @@ COMMANDS: list[tuple[str, str, dict[str, str]]] = [
 ]
 SPEEDS = (150, 130)
 
-# Measured with PocketSphinx: clean 0.875 (14/16; "help" is heard as "tell" in both
-# voices), white noise at 10 dB SNR, seed 3: 0.625 (10/16). The floors sit below.
+# Measured with PocketSphinx, streamed through the endpointer (the default): clean 0.875
+# (14/16), white noise at 10 dB SNR, seed 3: 0.500 (8/16; the noise after the speech,
+# before the endpointer ends, is heard as "for"). Decoded whole (--whole): 0.938 and
+# 0.625. The floors sit below.
 MIN_CLEAN_ACCURACY = 0.75
-MIN_NOISY_ACCURACY = 0.5
+MIN_NOISY_ACCURACY = 0.4
 
 
 @dataclass(frozen=True)
