@@ -109,7 +109,12 @@ class Conversation:
         intent = skill.intents[state.intent]
         language = nlu.language
         given = extract_slots(skill, nlu, needed_slots(intent, language))
-        if state.waiting == "slot" and state.slot is not None and state.slot not in given:
+        asked = skill.slots.get(state.slot or "") if state.waiting == "slot" else None
+        if asked is not None and asked.type == "text":
+            # the whole answer names the free words asked for, and nothing else
+            value = value_in_text(asked, nlu.text, language, whole=True)
+            given = {} if value is None else {asked.name: value}
+        elif state.waiting == "slot" and state.slot is not None and state.slot not in given:
             value = value_in_text(skill.slots[state.slot], nlu.text, language, whole=True)
             if value is not None:
                 given[state.slot] = value
@@ -118,6 +123,12 @@ class Conversation:
             state.slots.update(given)  # also a value for a later question, kept for it
             return await self.progress(skill, session, language)
         if state.waiting == "confirm":
+            changed = {  # free words tagged in "yes please" are no new value
+                k: v
+                for k, v in changed.items()
+                if skill.slots[k].type != "text"
+                or not (says_yes(v, language) or says_no(v, language))
+            }
             if changed:  # a change of mind: "no, Sunday"
                 state.slots.update(changed)
                 return await self.progress(skill, session, language)

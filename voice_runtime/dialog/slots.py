@@ -3,7 +3,9 @@
 List slots take the model's entities, checked against the slot's values and
 synonyms, else a value word found in the text. Number and time slots are read
 from the text with spoken numbers rewritten as digits ("two" -> 2, "两个" -> 2,
-"a dozen" -> 12, "half past ten" -> 10:30, "十点" -> 10:00).
+"a dozen" -> 12, "half past ten" -> 10:30, "十点" -> 10:00). Text slots take the
+words the model tagged, else the words at the slot's place in a template of the
+intent understood (see ``skills/free_text.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ..nlu.compile import slot_word_forms
 from ..nlu.numbers import normalize_spoken, parse_number, parse_time
 from ..nlu.numbers_base import format_number
 from ..nlu.result import NluResult
+from ..skills.free_text import clean_free_text, free_words
 from ..skills.model import Skill, Slot
 from ..skills.normalize import normalize
 
@@ -47,10 +50,10 @@ def extract_slots(
     slots goes to that slot (the model tagged "a lot of sweetener" as the milk). One
     that is no known value (the model found part of "one hour") yields to a value
     word found in the whole text, and is dropped otherwise: a value must be one the
-    skill knows.
+    skill knows. A text slot takes the words of its entity as said.
     """
     wanted = {n: s for n, s in skill.slots.items() if names is None or n in names}
-    found: dict[str, str] = {}
+    found: dict[str, str] = text_slots(skill, nlu, wanted)
     prefix = f"{skill.id}."
     lists = [s for s in wanted.values() if s.type == "list"]
     for entity in nlu.entities:
@@ -66,10 +69,46 @@ def extract_slots(
         if value is not None and (owner is slot or owner.name not in found):
             found[owner.name] = value
     for name, slot in wanted.items():
-        if name not in found:
+        if name not in found and slot.type != "text":
             value = value_in_text(slot, nlu.text, nlu.language)
             if value is not None:
                 found[name] = value
+    return found
+
+
+def text_slots(skill: Skill, nlu: NluResult, wanted: dict[str, Slot]) -> dict[str, str]:
+    """Values of the wanted text slots: the words of the model's entity for each (the
+    longest, with pieces side by side joined), else the words at the slot's place in
+    a template of the intent the model understood, if it is one of this skill's."""
+    free = {n for n, s in wanted.items() if s.type == "text"}
+    said: dict[str, list[str]] = {}  # an entity's own words, when it has no place in the text
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for entity in nlu.entities:
+        name = entity.entity.removeprefix(f"{skill.id}.")
+        if name not in free or entity.entity == name:
+            continue
+        if 0 <= entity.start < entity.end <= len(nlu.text):
+            spans.setdefault(name, []).append((entity.start, entity.end))
+        else:
+            said.setdefault(name, []).append(entity.text)
+    found: dict[str, str] = {}
+    for name in free:
+        joined: list[tuple[int, int]] = []
+        for start, end in sorted(spans.get(name, [])):
+            if joined and not nlu.text[joined[-1][1] : start].strip():
+                joined[-1] = (joined[-1][0], max(end, joined[-1][1]))
+            else:
+                joined.append((start, end))
+        texts = [nlu.text[a:b] for a, b in joined] or said.get(name, [])
+        value = clean_free_text(max(texts, key=len)) if texts else None
+        if value is not None:
+            found[name] = value
+    missing = free - set(found)
+    owner, _, intent_name = nlu.intent.name.partition(".")
+    intent = skill.intents.get(intent_name) if owner == skill.id else None
+    if missing and intent is not None:
+        templates = intent.templates.get(nlu.language, ())
+        found.update(free_words(templates, nlu.text, skill.slots, missing))
     return found
 
 
@@ -118,8 +157,11 @@ def value_in_text(slot: Slot, text: str, language: str, whole: bool = False) -> 
     """The slot's value said somewhere in `text`, or None (also when it is ambiguous).
 
     `whole`: the text is an answer to this slot's prompt, so a bare number such
-    as "ten" may be a time and a near spelling of a single value word counts.
+    as "ten" may be a time and a near spelling of a single value word counts, and
+    all of it is a text slot's value.
     """
+    if slot.type == "text":
+        return clean_free_text(text) if whole else None
     if slot.type == "number":
         return _number(slot, text, language)
     if slot.type == "time":

@@ -3,7 +3,8 @@
 Names in the model:
 - `open_skill` opens a skill; the `skill` entity carries the skill id as its value.
 - `<skill id>.<intent>` is a skill's intent; its slots are entities `<skill id>.<slot>`
-  whose values are the slot value ids (Rasa's synonym annotation).
+  whose values are the slot value ids (Rasa's synonym annotation); a text slot's
+  entity value is its words themselves (its samples, in templates).
 - `help`, `stop`, `repeat`, `yes`, `no`, `out_of_scope` are built in.
 """
 
@@ -148,6 +149,7 @@ def _jieba_dictionary(skills: list[Skill], language: str) -> str:
         for slot in skill.slots.values():
             for value in slot.values:
                 words.update(value.synonyms.get("zh", []))
+            words.update(slot.samples.get("zh", []))
     return "".join(f"{w.replace(' ', '')} 1000 n\n" for w in sorted(words))
 
 
@@ -163,7 +165,7 @@ def _mark(text: str, entity: str, value: str) -> str:
 
 def _value_of(skill: Skill, span: Span, language: str) -> str:
     slot = skill.slots.get(span.slot)
-    if slot is not None:
+    if slot is not None and slot.type != "text":
         wanted = normalize(span.text)
         for value in slot.values:
             if wanted in slot_word_forms(value.synonyms.get(language, []), language):
@@ -180,12 +182,27 @@ def _annotate(skill: Skill, example: Example, language: str) -> str:
     out: list[str] = []
     position = 0
     for span in example.spans:
+        slot = skill.slots.get(span.slot)
+        if slot is not None and slot.type == "text":
+            span = _word_edges(span)  # "L.A." ends where the tokenizer's last word does
         out.append(example.text[position : span.start])
         entity = slot_entity(skill.id, span.slot)
         out.append(_mark(span.text, entity, _value_of(skill, span, language)))
         position = span.end
     out.append(example.text[position:])
     return "".join(out)
+
+
+def _word_edges(span: Span) -> Span:
+    """The span without punctuation at its edges (kept outside the entity)."""
+    text = span.text.strip(_EDGE)
+    if not text or text == span.text:
+        return span
+    start = len(span.text) - len(span.text.lstrip(_EDGE))
+    return Span(text, span.slot, span.start + start, span.start + start + len(text))
+
+
+_EDGE = " .,!?;:'\"-，。！？；：、"
 
 
 def _spoken_number_forms(examples: list[Example], language: str) -> list[Example]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import cast, get_args
 from urllib.parse import urlsplit
 
 from ..addresses import AddressRule
@@ -30,6 +31,7 @@ from .normalize import normalize
 from .shapes import Mark
 from .source import Node, parse_file, parse_yaml, type_name
 from .template_fields import TemplateFields
+from .templates import Choice
 
 SUPPORTED_VERSIONS = (1,)
 SKILL_FIELDS = (
@@ -49,8 +51,8 @@ SKILL_FIELDS = (
 )
 SKILL_REQUIRED = ("version", "id", "brand", "name", "invocations", "launch", "help", "intents")
 INTENT_FIELDS = ("examples", "templates", "response", "slots", "confirm", "steps")
-SLOT_FIELDS = ("type", "values", "min", "max", "prompt", "reprompt")
-SLOT_TYPES = ("list", "number", "time")
+SLOT_FIELDS = ("type", "values", "samples", "min", "max", "prompt", "reprompt")
+SLOT_TYPES = ("list", "number", "time", "text")
 SERVICE_FIELDS = ("url", "intents", "fallback", "timeout", "secret")
 RESPONSE_FIELDS = ("speech", "card")
 CARD_FIELDS = ("title", "text", "image")
@@ -141,9 +143,13 @@ class _Checker(TemplateFields):
             if kind is None:
                 continue
             if kind == "list" and "values" not in values:
-                self.report(slot_node, f"{what} needs 'values' (or 'type: number' / 'type: time')")
-            if kind != "list" and "values" in values:
+                self.report(
+                    slot_node,
+                    f"{what} needs 'values' (or 'type: number' / 'type: time' / 'type: text')",
+                )
+            elif kind not in ("list", "text") and "values" in values:
                 self.report(values["values"], f"{what} is type {kind}: remove 'values'")
+            samples = self.text_slot(slot_node, values, kind, what)
             for bound in ("min", "max"):
                 if bound in values and kind != "number":
                     self.report(values[bound], f"'{bound}' only applies to 'type: number' slots")
@@ -159,18 +165,16 @@ class _Checker(TemplateFields):
                 self.number(values.get("min"), f"{what} min"),
                 self.number(values.get("max"), f"{what} max"),
                 prompts["reprompt"],
+                samples,
             )
         return slots
 
     def slot_type(self, node: Node | None, what: str) -> SlotType | None:
         if node is None:
             return "list"
-        if node.value == "list":
-            return "list"
-        if node.value == "number":
-            return "number"
-        if node.value == "time":
-            return "time"
+        for kind in get_args(SlotType):
+            if node.value == kind:
+                return cast(SlotType, kind)
         self.report(
             node,
             f"{what} type {node.value!r} is unknown{did_you_mean(str(node.value), SLOT_TYPES)}"
@@ -217,8 +221,10 @@ class _Checker(TemplateFields):
                 if "examples" in values
                 else {}
             )
+            parsed: dict[str, tuple[Choice, ...]] = {}
             if "templates" in values:
-                for language, expanded in self.templates(values["templates"], name, slots).items():
+                expansions, parsed = self.templates(values["templates"], name, slots)
+                for language, expanded in expansions.items():
                     examples[language] = examples.get(language, []) + expanded
                 for language, sentences in examples.items():
                     if len(sentences) < 2:
@@ -240,7 +246,13 @@ class _Checker(TemplateFields):
             )
             steps = self.steps(values["steps"], f"{what} steps") if "steps" in values else None
             intents[name] = Intent(
-                name, examples, response, tuple(n for _, n in needed), confirm, steps
+                name,
+                examples,
+                response,
+                tuple(n for _, n in needed),
+                confirm,
+                steps,
+                templates=parsed,
             )
         return intents
 

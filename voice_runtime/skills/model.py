@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .examples import Example
+from .templates import Choice
 
 Localized = dict[str, str]
 LocalizedList = dict[str, list[str]]
@@ -42,7 +43,7 @@ class SlotValue:
     synonyms: LocalizedList
 
 
-SlotType = Literal["list", "number", "time"]
+SlotType = Literal["list", "number", "time", "text"]
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,10 @@ class Slot:
     """A piece of information an intent needs.
 
     `list` slots take one of `values`; `number` slots a number in [minimum,
-    maximum] ("two", "两个", "a dozen"); `time` slots a clock time ("10:30").
-    `prompt` asks for the slot, `reprompt` asks again after an unusable answer.
+    maximum] ("two", "两个", "a dozen"); `time` slots a clock time ("10:30");
+    `text` slots free words ("Kind of Blue"), kept as said, learnt from `samples`
+    (example fillers per language, for training only). `prompt` asks for the slot,
+    `reprompt` asks again after an unusable answer.
     """
 
     name: str
@@ -61,6 +64,7 @@ class Slot:
     minimum: float | None = None
     maximum: float | None = None
     reprompt: Localized = field(default_factory=dict)
+    samples: LocalizedList = field(default_factory=dict)
 
     def display(self, value_id: str, language: str) -> str:
         """The word to say for a value in a language (its first synonym)."""
@@ -94,6 +98,8 @@ class Intent:
     `slots` lists the slots the intent needs, asked for in this order (slots its
     templates use are needed too). `confirm` is asked before acting; `service`
     names the brand service that answers; `response` is spoken otherwise.
+    `templates` keeps the parsed sentence templates per language, so free words at a
+    text slot's place can be read from an utterance the model did not tag.
     """
 
     name: str
@@ -103,6 +109,7 @@ class Intent:
     confirm: Localized = field(default_factory=dict)
     steps: Steps | None = None
     service: str | None = None
+    templates: dict[str, tuple[Choice, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,12 @@
     "[can I get | I'd like] (a | an) {size} {drink} [with {milk}]"
 
 ``(a | b)`` is one of the alternatives, ``[a | b]`` one of them or nothing, ``{slot}``
-any word of a list slot's values; groups nest. A template expands into annotated
-examples (``Example`` with a span per slot word), so the NLU and the recogniser's
-skill bias learn them like written examples. When a template can say more sentences
-than its share of ``INTENT_SAMPLES``, its share is sampled fairly (every sentence it
-can say is equally likely), from a seed made of the template's text: the same skill
-always trains on the same sentences.
+any word of a list slot's values (or any sample of a text slot); groups nest. A
+template expands into annotated examples (``Example`` with a span per slot word),
+so the NLU and the recogniser's skill bias learn them like written examples. When
+a template can say more sentences than its share of ``INTENT_SAMPLES``, its share
+is sampled fairly (every sentence it can say is equally likely), from a seed made
+of the template's text: the same skill always trains on the same sentences.
 """
 
 from __future__ import annotations
@@ -108,6 +108,66 @@ def shares(sizes: list[int], total: int = INTENT_SAMPLES) -> list[int]:
     can say, at least ``MIN_SAMPLES``, never more than it can say."""
     whole = sum(sizes) or 1
     return [min(size, max(MIN_SAMPLES, math.floor(total * size / whole))) for size in sizes]
+
+
+def adjacent_slots(
+    template: Choice, is_free: Callable[[str], bool]
+) -> list[tuple[SlotRef, SlotRef]]:
+    """Pairs of free-word (text) slots that some sentence of the template says one
+    right after the other, with no words between them ("{album} [by] {artist}")."""
+    return _follows(template, is_free)[3]
+
+
+def says_words(template: Choice | Sequence, is_free: Callable[[str], bool]) -> bool:
+    """Whether every sentence of the template has a word besides free-word slots."""
+    if isinstance(template, Choice):
+        return all(says_words(option, is_free) for option in template.options)
+    return any(
+        (isinstance(p, Words) and _is_said(p.text))
+        or (isinstance(p, SlotRef) and not is_free(p.name))
+        or (isinstance(p, Choice) and says_words(p, is_free))
+        for p in template
+    )
+
+
+_Ends = set[SlotRef | None]
+"""What a stretch of template can start or end with: a free slot, or None (a word)."""
+
+
+def _follows(
+    piece: Piece | Sequence, is_free: Callable[[str], bool]
+) -> tuple[bool, _Ends, _Ends, list[tuple[SlotRef, SlotRef]]]:
+    """(can say nothing, what it can start with, end with, free slots side by side)."""
+    if isinstance(piece, Words):
+        said = _is_said(piece.text)
+        return (not said, {None} if said else set(), {None} if said else set(), [])
+    if isinstance(piece, SlotRef):
+        end: _Ends = {piece if is_free(piece.name) else None}
+        return (False, end, set(end), [])
+    firsts: _Ends = set()
+    lasts: _Ends = set()
+    pairs: list[tuple[SlotRef, SlotRef]] = []
+    if isinstance(piece, Choice):
+        empty = False
+        for option in piece.options:
+            e, f, last, p = _follows(option, is_free)
+            empty, firsts, lasts, pairs = empty or e, firsts | f, lasts | last, pairs + p
+        return (empty, firsts, lasts, pairs)
+    empty = True
+    for part in piece:
+        e, f, last, p = _follows(part, is_free)
+        pairs += p
+        pairs += [(a, b) for a in lasts for b in f if a is not None and b is not None]
+        if empty:
+            firsts |= f
+        lasts = last | (lasts if e else set())
+        empty = empty and e
+    return (empty, firsts, lasts, pairs)
+
+
+def _is_said(text: str) -> bool:
+    """Words that are heard: not only spaces and punctuation (speech has none)."""
+    return any(c.isalnum() for c in text)
 
 
 # -- parsing ---------------------------------------------------------------------------
