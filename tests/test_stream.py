@@ -265,6 +265,40 @@ def test_text_turn_over_the_socket(live: LiveServer) -> None:
     assert turn["card"]["title"] == "Star Motors Car Viewing"  # a TV has a screen
 
 
+def test_a_spoken_answer_is_heard_against_the_question(live: LiveServer, tmp_path: Path) -> None:
+    """Asked for a dish, "gong bao chicken" is decoded with the dishes weighted up (alone,
+    the skill-biased recogniser hears espeak-ng's "gong bao chicken" as "go on chicken")."""
+    _, token = live.add_device("stream-dave", "speaker")
+    said = speech_pcm(tmp_path, "gong bao chicken")
+    pool = recognizer_pool(live.app)
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        client = await Client.connect(live, token)
+        try:
+            await client.until("ready")
+            for text in ("open golden wok", "how do I cook something"):
+                await client.send(type="text", text=text, audio=False)
+                await client.until("audio_end")
+            await client.send(type="start", language="en", wake=False)
+            await client.stream(silence(0.5) + said + silence(1.2))
+            transcript = await client.until("transcript")
+            turn = await client.until("turn")
+            await client.until("audio_end")
+            return transcript, turn
+        finally:
+            await client.close()
+
+    transcript, turn = live.run(scenario())
+    assert transcript["text"] == "gong bao chicken"
+    assert turn["slots"].get("dish") == "kung_pao_chicken", turn
+    deadline = time.monotonic() + 20
+    while pool.lent and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool.lent == 0
+    idle = [r for kept in pool._idle.values() for r in kept]
+    assert idle and all(r.expected is None for r in idle)  # the next device asked nothing
+
+
 def test_bad_messages_get_an_error_and_the_socket_stays_open(live: LiveServer) -> None:
     _, token = live.add_device("stream-carol", "speaker")
 

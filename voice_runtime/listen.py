@@ -24,7 +24,7 @@ from .people import Device
 from .speech.calibrate import calibrate
 from .speech.recognizer import Recognizer, Transcript
 from .speech.wake import split_wake
-from .spoken import speech_audio, spoken_turn_sync
+from .spoken import expected_after, speech_audio, spoken_turn_sync
 from .tts.speaker import Speaker
 
 Output = Callable[[Audio], None]
@@ -109,6 +109,7 @@ class SpeakerLoop:
             reply = EXTRA_PHRASES[self.language]["not_heard"]
             self.say(reply)
             return Heard(transcript, woke, None, reply), False
+        self.recognizer.expect(expected_after(turn, self.household.assistant.catalog))
         self.say(turn.response.speech)
         return Heard(transcript, woke, turn, turn.response.speech), expects_answer(turn)
 

@@ -14,10 +14,13 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 from .audio.wav import Audio
+from .dialog.phrases import NO_WORDS, YES_WORDS
 from .dialog.turn import Turn
 from .household.home import Household
 from .nlu.numbers import normalize_spoken
 from .people import Device
+from .skills.catalog import Catalog
+from .speech.context import Expectation, number_phrases, time_phrases
 from .tts.speaker import Speaker, split_sentences
 
 
@@ -33,6 +36,29 @@ async def spoken_turn(household: Household, device: Device, transcript: str, lan
 
 def spoken_turn_sync(household: Household, device: Device, transcript: str, language: str) -> Turn:
     return household.run(spoken_turn(household, device, transcript, language))
+
+
+def expected_after(turn: Turn, catalog: Catalog) -> Expectation | None:
+    """What the user will most likely say next: the values of the slot the skill asked
+    for, or a yes or no to its confirmation; None when it asked nothing."""
+    waiting = turn.state.get("waiting_for")
+    skill = catalog.get(turn.skill) if turn.skill else None
+    if skill is None or not isinstance(waiting, str):
+        return None
+    language = turn.language
+    if waiting == "confirm":
+        words = (*YES_WORDS.get(language, ()), *NO_WORDS.get(language, ()))
+        return Expectation("confirm", tuple(w.strip() for w in words))
+    slot = skill.slots.get(waiting)
+    if slot is None:
+        return None
+    if slot.type == "number":
+        phrases = number_phrases(language)
+    elif slot.type == "time":
+        phrases = time_phrases(language)
+    else:
+        phrases = [w for value in slot.values for w in value.synonyms.get(language, [])]
+    return Expectation(skill.qualified(waiting), tuple(phrases)) if phrases else None
 
 
 def speech_audio(speaker: Speaker, text: str, language: str) -> Iterator[Audio]:

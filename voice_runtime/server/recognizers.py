@@ -100,6 +100,7 @@ class RecognizerPool:
         """Reset `recognizer` (an unfinished utterance is dropped) and keep it for reuse."""
         with contextlib.suppress(InputError):  # raised when no utterance was open
             recognizer.finish()
+        recognizer.expect(None)  # the next connection's device asked nothing yet
         with self._lock:
             self.lent -= 1
             idle = self._idle.setdefault(recognizer.language, [])

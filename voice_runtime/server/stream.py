@@ -30,9 +30,10 @@ from ..dialog.turn import Turn
 from ..errors import AudioError, VoiceError
 from ..languages import LANGUAGES
 from ..people import Device
+from ..speech.context import Expectation
 from ..speech.recognizer import Recognizer, Transcript
 from ..speech.wake import WAKE_PHRASES, split_wake
-from ..spoken import heard_text, speech_audio_async
+from ..spoken import expected_after, heard_text, speech_audio_async
 from ..store.sessions import StoreUnavailable
 from . import app as server  # its keys, read at run time (app.py imports this module)
 from .auth import authenticate
@@ -157,6 +158,7 @@ class Stream:
         self.app = app
         self.pool = recognizer_pool(app)
         self.recognizer: Recognizer | None = None
+        self.expected: Expectation | None = None  # what this device's last turn asked for
         self.utterance: Utterance | None = None
         self._warned = False
         self._started = False
@@ -218,6 +220,7 @@ class Stream:
         await self.cancel()
         self._started = True
         recognizer = await self._recognizer(language)
+        await asyncio.to_thread(recognizer.expect, self.expected)
         endpointer = Endpointer(EndpointConfig()) if endpoint else None
         self.utterance = await asyncio.to_thread(
             Utterance, recognizer, language, phrase if wake else None, endpointer
@@ -331,6 +334,7 @@ class Stream:
         except TimeoutError:
             raise Refused(f"the conversation of {self.device.id} is busy", "busy") from None
         status.store_ok()
+        self.expected = expected_after(turn, app[server.HOUSEHOLD].assistant.catalog)
         app[server.METRICS].turn(turn, self.device, time.perf_counter() - started, transport)
         await self.reply(turn, audio)
 

@@ -34,6 +34,7 @@ from ..errors import ModelError
 from ..nlu.builtin import BuiltinData
 from ..skills.examples import Example
 from ..skills.model import Skill
+from .context import CONTEXT_WEIGHT, Expectation
 
 BIAS_VERSION = 1
 ORDER = 3
@@ -342,6 +343,28 @@ def compile_bias(
             f"cannot write speech model to {directory}: {exc.strerror or exc}"
         ) from None
     return model
+
+
+def context_lm(model: BiasModel, expectation: Expectation) -> Path | None:
+    """The ARPA model of `model`'s sentences with the expected phrases weighted up
+    (`speech/context.py`), cached by fingerprint; None when no phrase can be spelt
+    with the bias's dictionary (a phrase outside it would be unknown to the decoder)."""
+    words = {line.split(" ", 1)[0] for line in model.dict_path.read_text("utf-8").splitlines()}
+    phrases = [" ".join(tokenize(p)) for p in expectation.phrases]
+    usable = [p for p in dict.fromkeys(phrases) if p and set(p.split()) <= words]
+    if not usable:
+        return None
+    name = f"{model.fingerprint[:12]}-{expectation.fingerprint}-w{CONTEXT_WEIGHT}.arpa"
+    path = model.directory / "context" / name
+    if not path.exists():
+        sentences = model.sentences_path.read_text("utf-8").split("\n")
+        corpus = [s for s in sentences if s] + usable * CONTEXT_WEIGHT
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _write(path, witten_bell_arpa(corpus))
+        except OSError as exc:
+            raise ModelError(f"cannot write a context model to {path}: {exc}") from None
+    return path
 
 
 def _dedupe_dict(entries: list[str]) -> str:

@@ -24,7 +24,8 @@ from ..languages import LANGUAGE_NAMES
 from ..nlu.builtin import load_builtin
 from ..project import Project
 from ..skills.model import Skill
-from .bias import BiasModel, compile_bias
+from .bias import BiasModel, compile_bias, context_lm
+from .context import Expectation, number_phrases, time_phrases
 from .recognizer import Recognizer
 from .wake import WAKE_PHRASES
 
@@ -77,37 +78,6 @@ def bias_for(
     return compile_bias(skills, builtin, project.models_dir / "bias" / language, extra=extra)
 
 
-NUMBER_WORDS = [
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
-    "thirty",
-    "forty",
-    "fifty",
-    "sixty",
-    "seventy",
-    "eighty",
-    "ninety",
-]
-
-
 def answer_phrases(skills: list[Skill], language: str) -> list[str]:
     """Short answers to a skill's questions: slot words alone, numbers and clock times."""
     phrases = [
@@ -118,12 +88,10 @@ def answer_phrases(skills: list[Skill], language: str) -> list[str]:
         for word in value.synonyms.get(language, [])
     ]
     kinds = {slot.type for skill in skills for slot in skill.slots.values()}
-    if language == "en" and "number" in kinds:
-        phrases += NUMBER_WORDS + [f"{n} people" for n in NUMBER_WORDS[:12]] + ["a dozen"]
-    if language == "en" and "time" in kinds:
-        for hour in NUMBER_WORDS[:12]:
-            phrases += [f"at {hour}", f"{hour} o'clock", f"{hour} thirty", f"half past {hour}"]
-            phrases += [f"{hour} am", f"{hour} pm", f"at {hour} in the morning"]
+    if "number" in kinds:
+        phrases += number_phrases(language)
+    if "time" in kinds:
+        phrases += time_phrases(language)
     return phrases
 
 
@@ -165,6 +133,27 @@ class PocketSphinxRecognizer(Recognizer):
             raise ModelError(f"cannot load the PocketSphinx model: {exc}") from exc
         self._cmn: str = self._decoder.get_cmn()
         self._floor = NoiseFloor(noise_floor)
+        self._default_search = str(self._decoder.current_search())
+        self._searches: set[str] = set()
+        self._search = self._default_search
+
+    def _expect(self, expectation: Expectation | None) -> None:
+        """Decode the next utterances with the expected phrases weighted up (a language
+        model per context, compiled once under the bias directory and kept loaded)."""
+        if self.bias is None:
+            return  # free dictation has no skills' sentences to weigh
+        if expectation is None:
+            self._search = self._default_search
+            return
+        name = f"context-{expectation.fingerprint}"
+        if name not in self._searches:
+            path = context_lm(self.bias, expectation)
+            if path is None:  # none of its phrases can be spelt: listen as usual
+                self._search = self._default_search
+                return
+            self._decoder.add_lm_file(name, str(path))
+            self._searches.add(name)
+        self._search = name
 
     @property
     def free(self) -> bool:
@@ -191,6 +180,8 @@ class PocketSphinxRecognizer(Recognizer):
         # on another device of a shared server) and garble the next one.
         if self._active:  # an unfinished utterance is dropped (start_utt would refuse)
             self._decoder.end_utt()
+        if self._decoder.current_search() != self._search:
+            self._decoder.activate_search(self._search)
         self._decoder.set_cmn(self._cmn)
         self._decoder.start_utt()
         self._floor.restart()

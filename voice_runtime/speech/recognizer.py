@@ -20,6 +20,7 @@ import numpy as np
 from ..audio.convert import RATE, to_recognizer_format
 from ..audio.wav import Audio
 from ..errors import InputError
+from .context import Expectation
 
 CHUNK_BYTES = 4096
 """Bytes fed per call by ``transcribe`` (128 ms of 16 kHz 16-bit audio)."""
@@ -100,6 +101,8 @@ class Recognizer(ABC):
         self._busy = 0.0
         self._pending = b""
         self._audio = bytearray()
+        self.expected: Expectation | None = None
+        """What the next utterances are decoded as likely to say (`expect`)."""
 
     # -- streaming ---------------------------------------------------------------------
 
@@ -166,6 +169,16 @@ class Recognizer(ABC):
     async def transcribe_async(self, audio: Audio) -> Transcript:
         """``transcribe`` in a worker thread, so the event loop never blocks."""
         return await asyncio.to_thread(self.transcribe, audio)
+
+    def expect(self, expectation: Expectation | None) -> None:
+        """Listen first for what the user is expected to say in the next utterances
+        (`speech/context.py`); None: every request alike."""
+        with self._lock:
+            self._expect(expectation)
+            self.expected = expectation
+
+    def _expect(self, expectation: Expectation | None) -> None:  # noqa: B027 (optional)
+        """Prepare the backend for an expectation (default: nothing changes)."""
 
     def calibrate(self, audio: Audio) -> None:  # noqa: B027 (optional for backends)
         """Adapt to a voice and channel before the first real utterance (default: nothing)."""

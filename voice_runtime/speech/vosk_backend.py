@@ -28,6 +28,7 @@ from typing import Any, BinaryIO
 
 from ..audio.convert import RATE
 from ..errors import ModelError
+from .context import Expectation
 from .recognizer import Recognizer
 
 UNKNOWN_TOKENS = ("[unk]", "<UNK>", "<unk>")
@@ -345,8 +346,23 @@ def edit_distance(a: Sequence[str], b: Sequence[str]) -> int:
 # -- the recogniser ------------------------------------------------------------------------
 
 
+@dataclass
+class _Pass:
+    """One decoder over the utterance, its phrase list and its finished segments."""
+
+    decoder: Any
+    phrases: PhraseList | None
+    segments: list[Hypothesis] = field(default_factory=list)
+
+
 class VoskRecognizer(Recognizer):
-    """A Vosk decoder over a model directory; command mode with ``phrases``, else free."""
+    """A Vosk decoder over a model directory; command mode with ``phrases``, else free.
+
+    With an expectation (``expect``), a second decoder restricted to the expected
+    phrases hears the same audio; its transcript wins when it is exactly one of
+    them and either the first decoder heard no whole command phrase or the answer
+    is at least as sure (and at least ``MIN_CONFIDENCE``); else the first stands.
+    """
 
     def __init__(
         self,
@@ -370,8 +386,9 @@ class VoskRecognizer(Recognizer):
                 f"no command phrase can be said with {self.model.path.name} "
                 f"(words it lacks: {missing})"
             )
-        self._decoder = self._new_decoder()
-        self._segments: list[Hypothesis] = []
+        self._expected: PhraseList | None = None
+        self._contexts: dict[str, PhraseList | None] = {}
+        self._passes = [_Pass(self._new_decoder(self.phrases), self.phrases)]
         self._fed_seconds = 0.0
         self._origin = 0.0
         self._open = False
@@ -384,34 +401,51 @@ class VoskRecognizer(Recognizer):
     def free(self) -> bool:
         return self.phrases is None
 
-    def _new_decoder(self) -> Any:
+    def _expect(self, expectation: Expectation | None) -> None:
+        """Decode the next utterances against the expected phrases too (see the class)."""
+        if expectation is None:
+            self._expected = None
+            return
+        key = expectation.fingerprint
+        if key not in self._contexts:
+            listed = build_phrases(expectation.phrases, self.model.vocabulary())
+            self._contexts[key] = listed if listed.phrases else None
+        self._expected = self._contexts[key]
+
+    def _new_decoder(self, phrases: PhraseList | None) -> Any:
         """A Kaldi recogniser over the shared model (a few ms; 60 ms without grammar)."""
         vosk = _vosk()
         try:
-            if self.phrases is None:
+            if phrases is None:
                 decoder = vosk.KaldiRecognizer(self.model.handle, float(RATE))
             else:
-                grammar = self.phrases.grammar
-                decoder = vosk.KaldiRecognizer(self.model.handle, float(RATE), grammar)
+                decoder = vosk.KaldiRecognizer(self.model.handle, float(RATE), phrases.grammar)
         except Exception as exc:  # vosk raises a plain Exception("Failed to create ...")
             raise ModelError(f"cannot create a Vosk recogniser: {exc}") from exc
         decoder.SetWords(True)
         return decoder
 
     def _start(self) -> None:
-        # A new decoder for every utterance: Vosk's Reset keeps the online speaker
+        # New decoders for every utterance: Vosk's Reset keeps the online speaker
         # adaptation (i-vectors) of earlier audio, so one utterance's result would depend
         # on what this recogniser heard before (another test, another person).
-        self._decoder = self._new_decoder()
+        self._passes = [_Pass(self._new_decoder(self.phrases), self.phrases)]
+        if self._expected is not None:
+            self._passes.append(_Pass(self._new_decoder(self._expected), self._expected))
         self._fed_seconds = 0.0
-        self._segments = []
         self._origin = self._fed_seconds
         self._open = True
 
     def _accept(self, pcm: bytes) -> bool:
-        """Decode; True at an endpoint (a pause), when the segment's result is final."""
+        """Decode with every pass; a pass at an endpoint (a pause) keeps its segment.
+        True when the first pass is at one."""
         self._fed_seconds += len(pcm) / 2 / RATE
-        return bool(self._decoder.AcceptWaveform(pcm))
+        ended = []
+        for one in self._passes:
+            ended.append(bool(one.decoder.AcceptWaveform(pcm)))
+            if ended[-1]:
+                one.segments.append(self._result(one.decoder.Result()))
+        return ended[0]
 
     def _result(self, raw: str) -> Hypothesis:
         """Parse a result, its word times made relative to the utterance's start.
@@ -426,38 +460,46 @@ class VoskRecognizer(Recognizer):
         return Hypothesis(hypothesis.text, words)
 
     def _feed(self, pcm: bytes) -> str | None:
-        if self._accept(pcm):
-            self._segments.append(self._result(self._decoder.Result()))
-            partial = ""
-        else:
-            partial = partial_text(self._decoder.PartialResult())
-        done = [w.text for s in self._segments for w in s.words if not w.unknown]
+        first = self._passes[0]
+        partial = "" if self._accept(pcm) else partial_text(first.decoder.PartialResult())
+        done = [w.text for seg in first.segments for w in seg.words if not w.unknown]
         return " ".join([*done, partial]).strip() or None
 
     def _whole(self, pcm: bytes) -> None:
         for offset in range(0, len(pcm), WHOLE_CHUNK):
-            if self._accept(pcm[offset : offset + WHOLE_CHUNK]):
-                self._segments.append(self._result(self._decoder.Result()))
+            self._accept(pcm[offset : offset + WHOLE_CHUNK])
 
     def _finish(self) -> tuple[str, float | None]:
-        self._segments.append(self._result(self._decoder.FinalResult()))
         self._open = False
-        words = tuple(w for s in self._segments for w in s.words)
+        results = []
+        for one in self._passes:
+            one.segments.append(self._result(one.decoder.FinalResult()))
+            words = tuple(w for seg in one.segments for w in seg.words)
+            results.append((words, *self._score(words, one.phrases)))
+        words, text, confidence, match = results[0]
+        if len(results) > 1:
+            context = results[1]
+            answer = context[2] or 0.0
+            surer = answer >= (confidence or 0.0) or match[1] < 1.0
+            if context[3][1] == 1.0 and answer >= MIN_CONFIDENCE and surer:
+                words, text, confidence, match = context
         self.last = Hypothesis(" ".join(w.text for w in words), words)
-        self._segments = []
-        return self._score(words)
+        self.last_match = match
+        return text, confidence
 
-    def _score(self, words: tuple[Word, ...]) -> tuple[str, float | None]:
+    def _score(
+        self, words: tuple[Word, ...], phrases: PhraseList | None
+    ) -> tuple[str, float | None, tuple[tuple[str, ...] | None, float]]:
         """The text without unknown tokens; the mean word confidence (unknown = 0),
-        scaled in command mode by the similarity of the nearest phrase."""
-        self.last_match = (None, 0.0)
+        scaled in command mode by the similarity of the nearest phrase; and that phrase."""
+        match: tuple[tuple[str, ...] | None, float] = (None, 0.0)
         if not words:
-            return "", None
+            return "", None, match
         heard = [w for w in words if not w.unknown]
         if not heard:
-            return "", 0.0
+            return "", 0.0, match
         confidence = sum(w.confidence for w in heard) / len(words)
-        if self.phrases is not None:
-            self.last_match = self.phrases.match([w.text for w in heard])
-            confidence *= self.last_match[1]
-        return " ".join(w.text for w in heard), min(max(confidence, 0.0), 1.0)
+        if phrases is not None:
+            match = phrases.match([w.text for w in heard])
+            confidence *= match[1]
+        return " ".join(w.text for w in heard), min(max(confidence, 0.0), 1.0), match
