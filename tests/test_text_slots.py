@@ -25,8 +25,8 @@ from voice_runtime.project import Project
 from voice_runtime.skills.catalog import Catalog, load_catalog
 from voice_runtime.skills.free_text import MAX_FREE_TEXT, clean_free_text, free_words
 from voice_runtime.skills.loader import load_skill_text
-from voice_runtime.skills.model import Skill
-from voice_runtime.skills.templates import INTENT_SAMPLES
+from voice_runtime.skills.model import Skill, Slot
+from voice_runtime.skills.templates import INTENT_SAMPLES, parse_template
 
 JAZZ = """\
 version: 1
@@ -267,7 +267,10 @@ def test_templates_expand_with_samples_and_mark_the_text_entity() -> None:
     # the filler itself is the value (no synonym mapping) ...
     assert all(words == value for words, value in marked)
     # ... and the edge punctuation of "L.A." and "Moanin'" stays outside, as the tokenizer does
-    assert {w for w, _ in marked} == {a.rstrip(".'") for a in albums}
+    assert {w for w, _ in marked} == {a.rstrip(".'") for a in albums} | {
+        a.rstrip(".'").lower()
+        for a in albums  # lowercase copies: speech is lowercase
+    }
     assert '[Live In L.A]{"entity": "jazz_radio.album", "value": "Live In L.A"}. ' in data.nlu
     assert '{"entity": "jazz_radio.artist", "value": "Art Blakey and the Jazz Messengers"}' in (
         data.nlu
@@ -312,6 +315,10 @@ def test_a_text_slot_takes_the_entity_words_as_said() -> None:
     assert extract_slots(skill, nlu(text, "jazz_radio.play_album", *pieces)) == {
         "album": "sunrise over lagos"
     }
+    # the model tagged only some of the words the template places there: all of them
+    heard = "play kind of blue by miles davis"
+    found = extract_slots(skill, nlu(heard, "jazz_radio.play_album", entity(heard, "kind")))
+    assert found == {"album": "kind of blue", "artist": "miles davis"}
     # names for the album only: no artist
     found = extract_slots(skill, nlu(text, "other.intent", *pieces), ("album",))
     assert found == {"album": "sunrise over lagos"}
@@ -346,6 +353,20 @@ def test_without_an_entity_the_template_gives_the_free_words() -> None:
     # the template's own words must all be there
     assert extract_slots(skill, nlu("could you play", "jazz_radio.play_album")) == {}
     assert extract_slots(skill, nlu("the album by me", "jazz_radio.play_album")) == {}
+
+
+def test_the_template_placing_most_of_its_own_words_wins() -> None:
+    slots = {
+        name: Slot(name, (), type="text", samples={"zh": ["蓝色心情"]})
+        for name in ("album", "artist")
+    }
+    templates = (parse_template("播放[专辑]{album}"), parse_template("播放{artist}的{album}"))
+    assert free_words(templates, "播放迈尔斯的泛蓝调调", slots, {"album", "artist"}) == {
+        "artist": "迈尔斯",
+        "album": "泛蓝调调",
+    }
+    assert free_words(templates, "播放专辑泛蓝调调", slots, {"album"}) == {"album": "泛蓝调调"}
+    assert free_words(templates, "放泛蓝调调", slots, {"album"}) == {}
 
 
 def test_the_template_matcher_stays_fast_on_long_repetitive_text() -> None:
@@ -459,9 +480,13 @@ def test_the_real_model_tags_unseen_names(jazz_assistant: Assistant) -> None:
         "play the album sunrise over lagos by joseph meyer", Session(language="en")
     )
     assert turn.intent == "jazz_radio.play_album"
-    assert turn.slots.get("album") == "sunrise over lagos"
-    assert turn.slots.get("artist") == "joseph meyer"
+    assert turn.slots == {"album": "sunrise over lagos"}  # the intent needs no artist
     assert turn.response.speech == "Playing sunrise over lagos."
+    assert turn.nlu is not None and turn.nlu.source == "model"
+    assert extract_slots(JAZZ_SKILL, turn.nlu) == {
+        "album": "sunrise over lagos",
+        "artist": "joseph meyer",
+    }
 
 
 def test_the_real_model_takes_a_prompted_answer_whole(jazz_assistant: Assistant) -> None:

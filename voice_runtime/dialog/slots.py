@@ -79,7 +79,8 @@ def extract_slots(
 def text_slots(skill: Skill, nlu: NluResult, wanted: dict[str, Slot]) -> dict[str, str]:
     """Values of the wanted text slots: the words of the model's entity for each (the
     longest, with pieces side by side joined), else the words at the slot's place in
-    a template of the intent the model understood, if it is one of this skill's."""
+    a template of the intent the model understood, if it is one of this skill's (also
+    when the entity is only some of those words: "kind" of "kind of blue")."""
     free = {n for n, s in wanted.items() if s.type == "text"}
     said: dict[str, list[str]] = {}  # an entity's own words, when it has no place in the text
     spans: dict[str, list[tuple[int, int]]] = {}
@@ -103,13 +104,21 @@ def text_slots(skill: Skill, nlu: NluResult, wanted: dict[str, Slot]) -> dict[st
         value = clean_free_text(max(texts, key=len)) if texts else None
         if value is not None:
             found[name] = value
-    missing = free - set(found)
     owner, _, intent_name = nlu.intent.name.partition(".")
     intent = skill.intents.get(intent_name) if owner == skill.id else None
-    if missing and intent is not None:
+    if free and intent is not None:
         templates = intent.templates.get(nlu.language, ())
-        found.update(free_words(templates, nlu.text, skill.slots, missing))
+        for name, value in free_words(templates, nlu.text, skill.slots, free).items():
+            # the template's reading wins where the model tagged only part of the words
+            if name not in found or _inside(found[name], value):
+                found[name] = value
     return found
+
+
+def _inside(part: str, whole: str) -> bool:
+    """Whether the words of ``part`` are among the words of ``whole`` (and fewer)."""
+    a, b = f" {normalize(part)} ", f" {normalize(whole)} "
+    return a != b and a in b
 
 
 def _owner(

@@ -109,6 +109,7 @@ def compile_language(skills: list[Skill], builtin: BuiltinData) -> TrainingData:
         for intent in skill.intents.values():
             examples = _with_all_synonyms(skill, intent.examples.get(language, []), language)
             examples += _spoken_number_forms(examples, language)
+            examples += _lowercase_forms(skill, examples)
             for example in examples:
                 add(skill.qualified(intent.name), _annotate(skill, example, language))
             for i, example in enumerate(examples[:ASK_EXAMPLES_PER_INTENT]):
@@ -191,6 +192,21 @@ def _annotate(skill: Skill, example: Example, language: str) -> str:
         position = span.end
     out.append(example.text[position:])
     return "".join(out)
+
+
+def _lowercase_forms(skill: Skill, examples: list[Example]) -> list[Example]:
+    """Copies in lowercase of the sentences with free words ("play Kind of Blue"), the
+    form speech transcripts arrive in; so the model learns names by place, not case."""
+    free = {name for name, slot in skill.slots.items() if slot.type == "text"}
+    result = []
+    for example in examples:
+        lowered = example.text.lower()
+        if lowered == example.text or len(lowered) != len(example.text):
+            continue
+        if any(span.slot in free for span in example.spans):
+            spans = tuple(Span(s.text.lower(), s.slot, s.start, s.end) for s in example.spans)
+            result.append(Example(lowered, spans))
+    return result
 
 
 def _word_edges(span: Span) -> Span:

@@ -7,7 +7,8 @@ characters dropped, at most ``MAX_FREE_TEXT`` characters; nothing else is change
 When the model tags no entity for a text slot, ``free_words`` reads it from the
 utterance with the intent's templates: the template's own words must be said
 around the slot's place (compared ignoring case and punctuation), a list slot's
-place takes one of its words, and a text slot's place takes one or more words.
+place takes one of its words, and a text slot's place takes one or more words;
+the reading that places the most of the template's own words wins.
 """
 
 from __future__ import annotations
@@ -50,18 +51,24 @@ def clean_free_text(text: str) -> str | None:
 def free_words(
     templates: tuple[Choice, ...], text: str, slots: Mapping[str, Slot], wanted: set[str]
 ) -> dict[str, str]:
-    """Values of the ``wanted`` text slots from the first template the whole ``text``
-    matches (empty when none does)."""
+    """Values of the ``wanted`` text slots from the template the whole ``text`` matches
+    with the most of its own words ("播放{artist}的{album}" before "播放{album}"; the
+    first of equals); empty when none matches."""
     tokens = [(m.start(), m.end(), _key(m.group())) for m in _TOKEN.finditer(text)]
     if not tokens or len(tokens) > MAX_TOKENS or not wanted:
         return {}
     keys = tuple(key for _, _, key in tokens)
+    best: tuple[int, dict[str, str]] = (-1, {})
     for template in templates:
         for pattern in _patterns(template):
             names = {p.name for p in pattern if isinstance(p, SlotRef)}
             if not names & wanted or any(n not in slots for n in names):
                 continue
-            spans = _match(_items(pattern, slots), keys)
+            items = _items(pattern, slots)
+            said = sum(kind != "text" for kind, _ in items)
+            if said <= best[0]:
+                continue
+            spans = _match(items, keys)
             if spans is None:
                 continue
             found = {}
@@ -70,8 +77,8 @@ def free_words(
                 if name in wanted and value is not None:
                     found[name] = value
             if found:
-                return found
-    return {}
+                best = (said, found)
+    return best[1]
 
 
 # -- matching --------------------------------------------------------------------------
