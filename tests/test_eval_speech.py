@@ -54,9 +54,11 @@ SPEEDS = (150, 130)
 # Measured with PocketSphinx, streamed through the endpointer (the default): clean 0.875
 # (14/16), white noise at 10 dB SNR, seed 3: 0.500 (8/16; the noise after the speech,
 # before the endpointer ends, is heard as "for"). Decoded whole (--whole): 0.938 and
-# 0.625. The floors sit below.
+# 0.625. Since transcripts unlike the skills' sentences are rejected as no command
+# (speech/fit.py), the noisy run gives 0.375 (6/16: two garbled transcripts that the
+# NLU used to route right are rejected). The floors sit below.
 MIN_CLEAN_ACCURACY = 0.75
-MIN_NOISY_ACCURACY = 0.4
+MIN_NOISY_ACCURACY = 0.3
 
 
 @dataclass(frozen=True)

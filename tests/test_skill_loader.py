@@ -262,7 +262,7 @@ def test_conversation_fields_load() -> None:
         (
             ("type: number", "type: numbr"),
             "tea.yaml:12:11: error: slot 'cups' type 'numbr' is unknown (did you mean "
-            "'number'?); use one of list, number, time",
+            "'number'?); use one of list, number, time, text",
         ),
         (
             ("max: 8", "max: lots"),

@@ -299,6 +299,25 @@ def test_a_spoken_answer_is_heard_against_the_question(live: LiveServer, tmp_pat
     assert idle and all(r.expected is None for r in idle)  # the next device asked nothing
 
 
+def test_speech_that_is_no_command_gets_no_turn(live: LiveServer, tmp_path: Path) -> None:
+    _, token = live.add_device("stream-fran", "speaker")
+    said = speech_pcm(tmp_path, "my grandmother grew tomatoes in her garden every summer")
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        client = await Client.connect(live, token)
+        try:
+            await client.until("ready")
+            await client.send(type="start", language="en", wake=False)
+            await client.stream(silence(0.5) + said + silence(1.2))
+            return await client.until("transcript"), await client.until("idle")
+        finally:
+            await client.close()
+
+    transcript, idle = live.run(scenario())
+    assert transcript["text"] and transcript["confidence"] < 0.35, transcript
+    assert idle["reason"] == "not_a_command"
+
+
 def test_bad_messages_get_an_error_and_the_socket_stays_open(live: LiveServer) -> None:
     _, token = live.add_device("stream-carol", "speaker")
 

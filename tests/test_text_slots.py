@@ -496,3 +496,13 @@ def test_the_real_model_takes_a_prompted_answer_whole(jazz_assistant: Assistant)
     turn = jazz_assistant.handle_sync("the very best of ella fitzgerald", session)
     assert turn.slots == {"album": "the very best of ella fitzgerald"}
     assert turn.response.speech == "Playing the very best of ella fitzgerald."
+
+
+def test_a_service_may_fill_a_text_slot_with_clean_words() -> None:
+    from voice_runtime.services.caller import slot_value
+    from voice_runtime.skills.model import Slot
+
+    album = Slot("album", (), type="text")
+    assert slot_value(album, "  Blue\u200b  Train ") == "Blue Train"
+    assert slot_value(album, "\x00\u202e") is None
+    assert slot_value(album, "x" * 500) is None

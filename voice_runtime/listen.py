@@ -99,7 +99,7 @@ class SpeakerLoop:
                 reply = EXTRA_PHRASES[self.language]["yes"]
                 self.say(reply)
                 return Heard(transcript, True, None, reply), True
-        if not text.strip():
+        if not text.strip() or transcript.rejected:  # silence, or speech that is no command
             reply = EXTRA_PHRASES[self.language]["not_heard"]
             self.say(reply)
             return Heard(transcript, woke, None, reply), False

@@ -335,7 +335,7 @@ def label_problem(example: Example, catalog: Catalog) -> str | None:
         if slot is None:
             return f"skill {skill_id!r} has no slot {slot_name!r}"
         ids = [v.id for v in slot.values]
-        if value not in ids:
+        if slot.type == "list" and value not in ids:
             return f"slot {slot_name!r} has no value id {value!r}; value ids: {', '.join(ids)}"
     return None
 

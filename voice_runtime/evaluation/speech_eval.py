@@ -78,6 +78,8 @@ from .nlu_eval import (
 LABEL_FIELDS = ("intent", "slots")
 PERCENTILES = (50, 90, 99)
 NOTHING_HEARD = "nothing heard"
+NO_COMMAND = "rejected as no command"
+NOT_COMMANDS = ("out_of_scope", "fallback")
 
 
 # -- the report ---------------------------------------------------------------------
@@ -110,7 +112,7 @@ class FileResult:
 
     label: SpeechLabel
     hearing: Hearing
-    outcome: Outcome | None  # None: nothing heard, so nothing was routed
+    outcome: Outcome | None  # None: nothing heard (or no command), so nothing was routed
     nlu_seconds: float
 
     @property
@@ -125,8 +127,11 @@ class FileResult:
 
     @property
     def correct(self) -> bool:
-        """Intent right and every labelled slot right (extra slots are fine)."""
-        if self.outcome is None or not self.outcome.intent_correct:
+        """Intent right and every labelled slot right (extra slots are fine); speech
+        that is no command is right when it was rejected as none."""
+        if self.outcome is None:
+            return self.transcript.rejected and self.label.example.intent in NOT_COMMANDS
+        if not self.outcome.intent_correct:
             return False
         return labelled_slots_match(self.label.example.slots, self.outcome.slots)
 
@@ -139,7 +144,7 @@ class FileResult:
     def got(self) -> str:
         """What the assistant made of it: intent (and skill) and slots, or nothing heard."""
         if self.outcome is None:
-            return NOTHING_HEARD
+            return NO_COMMAND if self.transcript.rejected else NOTHING_HEARD
         return labelled(self.outcome.label, self.outcome.slots)
 
     def to_dict(self) -> dict[str, Any]:
@@ -420,7 +425,7 @@ def result_of(
 ) -> FileResult:
     """Route what was heard (nothing heard: nothing routed)."""
     transcript = hearing.transcript
-    if transcript.empty:
+    if transcript.empty or transcript.rejected:
         return FileResult(label, hearing, None, 0.0)
     began = time.perf_counter()
     heard = heard_text(transcript.text, language)  # as every spoken turn: "ten" -> "10"
@@ -459,6 +464,9 @@ def describe_error(result: FileResult) -> str:
     example = result.label.example
     expected = labelled(example.label, example.slots)
     cut = "  (the endpointer cut the speech)" if result.cut else ""
+    if result.outcome is None and result.transcript.rejected:
+        heard = result.transcript.text
+        return f"{result.label.file}: expected {expected}, {NO_COMMAND}  heard {heard!r}{cut}"
     if result.outcome is None:
         return f"{result.label.file}: expected {expected}, {NOTHING_HEARD}{cut}"
     heard = result.transcript.text

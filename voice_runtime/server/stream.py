@@ -300,6 +300,9 @@ class Stream:
         if not request.strip():
             await self.send({"type": "idle", "reason": "not_heard"})
             return
+        if transcript.rejected:
+            await self.send({"type": "idle", "reason": "not_a_command"})
+            return
         text = heard_text(request, utterance.language)
         await self.answer(text, utterance.language, True, started, "stream_audio")
 

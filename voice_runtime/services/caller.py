@@ -29,6 +29,7 @@ from ..dialog.ports import ServiceResult
 from ..dialog.session import Session
 from ..dialog.turn import ServiceCall
 from ..nlu.numbers_base import format_number
+from ..skills.free_text import clean_free_text
 from ..skills.model import Service, Skill, Slot
 from .client import ServiceClient, ServiceReply, ServiceRequest, pseudonym
 from .policy import ascii_safe, display_url
@@ -47,6 +48,8 @@ def slot_value(slot: Slot, value: str) -> str | None:
     """`value` as the router would store it for `slot`, or None when it is not valid."""
     if slot.type == "list":
         return value if any(v.id == value for v in slot.values) else None
+    if slot.type == "text":
+        return clean_free_text(value)
     if slot.type == "time":
         clock = _CLOCK.fullmatch(value)
         return f"{int(clock.group(1))}:{clock.group(2)}" if clock else None

@@ -28,7 +28,7 @@ from ..project import Project
 from ..skills.model import Skill
 from .bias import skill_sentences
 from .model_store import MANIFEST, REGISTRY, asr_dir
-from .pocketsphinx_backend import PocketSphinxRecognizer, bias_for
+from .pocketsphinx_backend import PocketSphinxRecognizer, bias_for, fit_for
 from .recognizer import Recognizer
 from .vosk_backend import VoskRecognizer, is_vosk_model
 
@@ -116,7 +116,8 @@ def recognizer_for(
             raise ModelError(download_hint(language))
     if free:
         return PocketSphinxRecognizer(None, language)
-    return PocketSphinxRecognizer(bias_for(project, skills, language, wake_phrase), language)
+    bias = bias_for(project, skills, language, wake_phrase)
+    return PocketSphinxRecognizer(bias, language, fit=fit_for(bias, skills, language))
 
 
 def command_phrases(

@@ -24,11 +24,15 @@ from ..languages import LANGUAGE_NAMES
 from ..nlu.builtin import load_builtin
 from ..project import Project
 from ..skills.model import Skill
-from .bias import BiasModel, compile_bias, context_lm
+from ..skills.templates import count, expand
+from .bias import BiasModel, compile_bias, context_lm, tokenize
 from .context import Expectation, number_phrases, time_phrases
+from .fit import NOT_A_COMMAND, SentenceFit
 from .recognizer import Recognizer
 from .wake import WAKE_PHRASES
 
+MAX_FIT_SENTENCES = 20000
+"""A template saying more sentences than this (slots as classes) is fitted by its sample."""
 VOSK_MODELS = {"zh": "vosk-model-small-cn-0.22"}
 
 
@@ -78,6 +82,36 @@ def bias_for(
     return compile_bias(skills, builtin, project.models_dir / "bias" / language, extra=extra)
 
 
+def fit_for(bias: BiasModel, skills: list[Skill], language: str = "en") -> SentenceFit:
+    """How transcripts fit the bias's sentences, the skills' slot values read as slots."""
+    sentences = bias.sentences_path.read_text("utf-8").splitlines()
+    # the templates whole, slots as classes: the bias holds only a sample of them
+    for skill in skills:
+        for intent in skill.intents.values():
+            for template in intent.templates.get(language, ()):
+
+                def slot_class(slot: str, skill: Skill = skill) -> list[str]:
+                    return [f"<{skill.id}.{slot}>"]
+
+                every = count(template, slot_class)
+                if every <= MAX_FIT_SENTENCES:
+                    examples = expand(template, slot_class, every, "fit")
+                    sentences += [_words(e.text) for e in examples]
+    values = [
+        (" ".join(tokenize(word)), f"{skill.id}.{name}")
+        for skill in skills
+        for name, slot in skill.slots.items()
+        for value in slot.values
+        for word in value.synonyms.get(language, [])
+    ]
+    return SentenceFit.build(sentences, values)
+
+
+def _words(text: str) -> str:
+    """The recogniser's words of a sentence, its <slot> classes kept whole."""
+    return " ".join(w if w.startswith("<") else " ".join(tokenize(w)) for w in text.split())
+
+
 def answer_phrases(skills: list[Skill], language: str) -> list[str]:
     """Short answers to a skill's questions: slot words alone, numbers and clock times."""
     phrases = [
@@ -104,16 +138,22 @@ class PocketSphinxRecognizer(Recognizer):
         language: str = "en",
         settings: dict[str, Any] | None = None,
         noise_floor: float = FLOOR_RMS,
+        fit: SentenceFit | None = None,
     ) -> None:
         """Load the decoder (about a second for free dictation, far less when biased).
 
         ``settings`` override decoder options (the model files, ``lw``, beams...);
         ``noise_floor`` is the RMS of the microphone floor added under all audio
-        (``audio/floor.py``; 0 for none).
+        (``audio/floor.py``; 0 for none). With ``fit`` the confidence is how much the
+        transcript looks like the skills' sentences (``speech/fit.py``), and below
+        ``NOT_A_COMMAND`` the transcript is rejected as no command.
         """
         check_language(language)
         super().__init__(language)
         self.bias = bias
+        self.fit = fit
+        if fit is not None:
+            self.reject_below = NOT_A_COMMAND
         ps = _pocketsphinx()
         model = ps.get_model_path()
         options: dict[str, Any] = {
@@ -208,4 +248,7 @@ class PocketSphinxRecognizer(Recognizer):
         hyp = self._decoder.hyp()
         if hyp is None or not hyp.hypstr:
             return "", None
-        return str(hyp.hypstr), min(max(float(hyp.prob), 0.0), 1.0)
+        text = str(hyp.hypstr)
+        if self.fit is not None:
+            return text, self.fit.score(text)
+        return text, min(max(float(hyp.prob), 0.0), 1.0)

@@ -60,9 +60,10 @@ def voiced_seconds(pcm: bytes, rate: int = RATE) -> float:
 class Transcript:
     """What a recogniser heard.
 
-    ``confidence`` is the decoder's posterior probability of the whole text (0..1),
-    or None when the backend cannot tell; ``text`` is empty when nothing was heard
-    (silence, or noise without voiced sound).
+    ``confidence`` is how sure the backend is of the text as a command (0..1), or
+    None when it cannot tell; ``text`` is empty when nothing was heard (silence, or
+    noise without voiced sound). ``rejected``: the confidence is below the backend's
+    limit for a command, so the speech is taken as no command at all.
     """
 
     text: str
@@ -70,6 +71,7 @@ class Transcript:
     language: str
     audio_seconds: float
     decode_seconds: float
+    rejected: bool = False
 
     @property
     def real_time_factor(self) -> float:
@@ -92,6 +94,8 @@ class Recognizer(ABC):
     """
 
     language: str
+    reject_below = 0.0
+    """A transcript less confident than this is no command (`Transcript.rejected`)."""
 
     def __init__(self, language: str) -> None:
         self.language = language
@@ -150,6 +154,7 @@ class Recognizer(ABC):
                 self.language,
                 self._bytes / 2 / RATE,
                 self._busy,
+                bool(text) and confidence is not None and confidence < self.reject_below,
             )
 
     # -- whole clips -------------------------------------------------------------------

@@ -386,6 +386,8 @@ class VoskRecognizer(Recognizer):
                 f"no command phrase can be said with {self.model.path.name} "
                 f"(words it lacks: {missing})"
             )
+        if self.phrases is not None:
+            self.reject_below = MIN_CONFIDENCE
         self._expected: PhraseList | None = None
         self._contexts: dict[str, PhraseList | None] = {}
         self._passes = [_Pass(self._new_decoder(self.phrases), self.phrases)]
