@@ -82,8 +82,19 @@ def bias_for(
     return compile_bias(skills, builtin, project.models_dir / "bias" / language, extra=extra)
 
 
+_FITS: dict[tuple[str, str], SentenceFit] = {}
+
+
 def fit_for(bias: BiasModel, skills: list[Skill], language: str = "en") -> SentenceFit:
-    """How transcripts fit the bias's sentences, the skills' slot values read as slots."""
+    """How transcripts fit the bias's sentences, the skills' slot values read as slots
+    (built once per process and bias: a second or two for thousands of sentences)."""
+    key = (str(bias.directory), bias.fingerprint)
+    if key not in _FITS:
+        _FITS[key] = _build_fit(bias, skills, language)
+    return _FITS[key]
+
+
+def _build_fit(bias: BiasModel, skills: list[Skill], language: str) -> SentenceFit:
     sentences = bias.sentences_path.read_text("utf-8").splitlines()
     # the templates whole, slots as classes: the bias holds only a sample of them
     for skill in skills:
