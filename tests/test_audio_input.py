@@ -316,6 +316,37 @@ def test_endpointer_is_done_until_reset(speech: Speech) -> None:
     assert endpointer.feed(b"\1") == []  # half a sample waits for the rest
 
 
+def test_resume_waits_for_speech_again_on_the_same_clock(speech: Speech) -> None:
+    """After an utterance that was noise, ``resume`` listens on: the next utterance is
+    the speech, and the no-speech timeout still counts from when listening began."""
+    rate = speech.rate
+    burst = np.random.default_rng(5).standard_normal(int(0.3 * rate)) * 3000
+    noise_then_speech = np.concatenate(
+        (np.zeros(rate // 2), burst, np.zeros(rate), speech.samples, np.zeros(rate))
+    )
+    endpointer = Endpointer()
+    source = WavSource(pcm16(noise_then_speech, rate))
+    first = capture_utterance(source, endpointer)
+    assert isinstance(first, UtteranceEnded) and first.duration < 1.0  # the burst
+    with pytest.raises(RuntimeError):
+        Endpointer().resume()  # nothing ended yet
+    endpointer.resume()
+    assert endpointer.state is State.WAITING
+    second = capture_utterance(source, endpointer)
+    assert isinstance(second, UtteranceEnded)
+    assert second.start == pytest.approx(0.5 + 0.3 + 1.0 - 0.15, abs=0.1)
+    assert second.duration == pytest.approx(speech.duration, abs=0.4)
+
+    short = Endpointer(EndpointConfig(no_speech_timeout=2.0))
+    burst_then_silence = pcm16(
+        np.concatenate((np.zeros(rate // 2), burst, np.zeros(4 * rate))), rate
+    )
+    source = WavSource(burst_then_silence)
+    assert isinstance(capture_utterance(source, short), UtteranceEnded)
+    short.resume()
+    assert capture_utterance(source, short) == NoSpeech(2.0)  # not 2 s after the resume
+
+
 def test_odd_chunk_sizes_give_the_same_events(speech: Speech) -> None:
     data = to_16k_mono(pcm16(speech.padded(1.0, 1.5), speech.rate)).samples
     whole = Endpointer().feed(data)

@@ -255,3 +255,35 @@ def test_command_line_error_exits_1_without_traceback(
     assert err.startswith(f"voice eval: error: {labels}:1: invalid JSON") and err.count("\n") == 1
     assert main([*argv, "--labels", str(labels), "--noise", str(labels)]) == 1
     assert "--noise needs --snr" in capsys.readouterr().err
+
+
+def test_speech_that_is_no_command_is_right_unless_it_became_one() -> None:
+    """For a file labelled out_of_scope, nothing heard or rejected is right; for an
+    order, nothing heard is wrong."""
+    from voice_runtime.evaluation.hearing import Hearing
+    from voice_runtime.evaluation.nlu_eval import Example
+    from voice_runtime.evaluation.speech_eval import FileResult, SpeechLabel
+    from voice_runtime.speech.recognizer import Transcript
+
+    def result(intent: str, transcript: Transcript) -> FileResult:
+        label = SpeechLabel("x.wav", Example("labels.json", 1, "x.wav", intent, {}))
+        return FileResult(label, Hearing(transcript, 0.0, None), None, 0.0)
+
+    nothing = Transcript("", None, "en", 1.0, 0.1)
+    rejected = Transcript("the weather", 0.1, "en", 1.0, 0.1, rejected=True)
+    assert result("out_of_scope", nothing).correct
+    assert result("out_of_scope", rejected).correct
+    assert not result("coffee_maker.order_drink", nothing).correct
+    assert not result("coffee_maker.order_drink", rejected).correct
+
+
+def test_a_transcript_is_noise_when_nothing_or_a_stray_rejected_word_was_heard() -> None:
+    from voice_runtime.speech.recognizer import NOISE_VOICED_SECONDS, Transcript
+
+    def heard(text: str, rejected: bool, voiced: float) -> Transcript:
+        return Transcript(text, 0.1 if rejected else 1.0, "en", 2.0, 0.1, rejected, voiced)
+
+    assert heard("", False, 0.0).noise
+    assert heard("what", True, NOISE_VOICED_SECONDS / 2).noise  # clatter heard as a word
+    assert not heard("the weather is nice today", True, 1.2).noise  # a person, no command
+    assert not heard("what", False, 0.1).noise  # a command ("stop") is never noise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from voice_runtime.audio.microphone import WavSource
@@ -83,6 +84,26 @@ def test_wake_listen_answer_and_back_to_waiting(
     ], [h.transcript.text for h in heard]
     assert heard[3].turn is not None and heard[3].turn.intent == "open_skill"
     assert len(played) >= 3 and all(a.duration > 0.3 for a in played)
+
+
+def test_a_noise_burst_before_the_request_is_not_taken_for_it(
+    tmp_path: Path, assistant: Assistant, project: Project
+) -> None:
+    """A clatter loud enough to start an utterance, but without words, does not end
+    listening with "Sorry, I didn't catch that": the loop listens on for the person."""
+    rng = np.random.default_rng(3)
+    clatter = Audio(np.round(rng.standard_normal(4800) * 3000).astype("<i2").tobytes(), 16000)
+    source = WavSource(
+        silence(0.5), clatter, silence(1.0), speech(tmp_path, "open baking class"), silence(1.0)
+    )
+    recognizer = recognizer_for(project, "en", assistant.catalog.skills)
+    household = Household(assistant, MemorySessionStore())
+    loop = SpeakerLoop(
+        household, local_device(), recognizer, Speaker(), lambda audio: None, "en", None
+    )
+    heard = list(loop.run(source))
+    assert [h.transcript.text for h in heard] == ["open baking class"]
+    assert heard[0].turn is not None and heard[0].turn.skill == "anchor_baking"
 
 
 def test_spoken_numbers_reach_the_slots(assistant: Assistant, project: Project) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
+import numpy as np
 import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
@@ -316,6 +317,30 @@ def test_speech_that_is_no_command_gets_no_turn(live: LiveServer, tmp_path: Path
     transcript, idle = live.run(scenario())
     assert transcript["text"] and transcript["confidence"] < 0.35, transcript
     assert idle["reason"] == "not_a_command"
+
+
+def test_a_noise_burst_does_not_end_the_utterance(live: LiveServer, tmp_path: Path) -> None:
+    """Clatter without words starts an utterance; the server listens on for the speech
+    instead of answering "not heard"."""
+    _, token = live.add_device("stream-gus", "speaker")
+    rng = np.random.default_rng(4)
+    clatter = np.round(rng.standard_normal(4800) * 3000).astype("<i2").tobytes()
+    said = speech_pcm(tmp_path, "open baking class")
+
+    async def scenario() -> list[Message]:
+        client = await Client.connect(live, token)
+        try:
+            await client.until("ready")
+            await client.send(type="start", language="en", wake=False)
+            await client.stream(silence(0.5) + clatter + silence(1.0) + said + silence(1.2))
+            await client.until("turn", "idle")
+            return client.received
+        finally:
+            await client.close()
+
+    received = live.run(scenario())
+    first = next(m for m in received if isinstance(m, dict) and m["type"] in ("transcript", "idle"))
+    assert first["type"] == "transcript" and first["text"] == "open baking class", first
 
 
 def test_bad_messages_get_an_error_and_the_socket_stays_open(live: LiveServer) -> None:

@@ -4,7 +4,9 @@
 (waiting -> speaking -> done). Energy is measured per 10 ms frame after a 150-5000 Hz
 band-pass; the speech threshold follows the background level heard while waiting (the
 noise floor), so steady noise such as a fan or white noise at 10 dB SNR does not count
-as speech. ``record_until_enter`` is the push-to-talk alternative.
+as speech. A loud stretch in which the recogniser then hears no words (a pan set down,
+a burst of kitchen clatter) was no speech: ``resume`` waits for the person again.
+``record_until_enter`` is the push-to-talk alternative.
 """
 
 from __future__ import annotations
@@ -111,7 +113,8 @@ class Endpointer:
     """Feed 16 kHz mono 16-bit chunks of any size; get ``Event``s back.
 
     One ``SpeechStarted`` is followed by one ``UtteranceEnded``, or a lone ``NoSpeech``
-    comes; then the state is ``DONE`` and further audio is ignored until ``reset``.
+    comes; then the state is ``DONE`` and further audio is ignored until ``reset`` (or
+    ``resume``, when the utterance held no words).
     """
 
     def __init__(self, config: EndpointConfig | None = None) -> None:
@@ -135,9 +138,22 @@ class Endpointer:
 
     def reset(self) -> None:
         """Listen for the next utterance; the stream clock and noise floor carry on."""
+        self._since = self._frame_index
+        self._wait()
+
+    def resume(self) -> None:
+        """The utterance that just ended held no words (noise): wait for speech again.
+
+        Unlike ``reset``, the no-speech timeout still counts from when listening began,
+        so noise that keeps starting utterances cannot keep the endpointer listening.
+        """
+        if self._state is not State.DONE:
+            raise RuntimeError("resume() after an utterance ended, not while listening")
+        self._wait()
+
+    def _wait(self) -> None:
         self._state = State.WAITING
         self._pending = b""
-        self._since = self._frame_index
         self._recent: deque[tuple[int, bytes]] = deque(maxlen=self._pre_roll + 4 * self._onset)
         self._loud = 0
         self._candidate = 0

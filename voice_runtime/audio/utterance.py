@@ -3,8 +3,14 @@ decoder and to the endpointer at once, so the text is ready when the utterance e
 
 The speaker loop (``listen.py``) and ``voice eval speech`` both listen through
 ``stream_utterance``, so the eval scores what a speaker hears. The decoder is anything
-with ``start`` / ``feed`` / ``finish`` (a ``speech.Recognizer``); audio does not import
-speech, so it is a protocol here.
+with ``start`` / ``feed`` / ``finish`` whose result tells whether it was ``noise`` (a
+``speech.Recognizer`` and its ``Transcript``); audio does not import speech, so these
+are protocols here.
+
+An utterance that the decoder found to be noise (no words, or a stray word of no
+command from kitchen clatter or a door) was not the person: listening goes on, with a
+fresh decoder, until the person speaks or the endpointer's no-speech timeout (counted
+from the start).
 """
 
 from __future__ import annotations
@@ -16,8 +22,16 @@ from typing import Generic, Protocol, TypeVar
 
 from .endpoint import Endpointer, NoSpeech, UtteranceEnded
 
-Result = TypeVar("Result")
-Result_co = TypeVar("Result_co", covariant=True)
+
+class Heard(Protocol):
+    """A decoder's result: ``noise`` when no person spoke in it."""
+
+    @property
+    def noise(self) -> bool: ...
+
+
+Result = TypeVar("Result", bound=Heard)
+Result_co = TypeVar("Result_co", bound=Heard, covariant=True)
 
 
 class StreamingDecoder(Protocol[Result_co]):
@@ -64,19 +78,24 @@ def stream_utterance(
     with the next utterance. When the chunks run out first, the endpointer closes an
     open utterance (``end_of_input``) or reports no speech.
     """
-    decoder.start()
-    end: UtteranceEnded | NoSpeech | None = None
-    for chunk in chunks:
-        decoder.feed(chunk)
-        end = final_event(endpointer.feed(chunk))
-        if end is not None:
-            break
-    input_ended = end is None
-    if end is None:
-        end = final_event(endpointer.finish()) or NoSpeech(endpointer.time)
-    began = time.perf_counter()
-    result = decoder.finish()
-    return StreamedUtterance(result, end, input_ended, time.perf_counter() - began)
+    stream = iter(chunks)
+    while True:
+        decoder.start()
+        end: UtteranceEnded | NoSpeech | None = None
+        for chunk in stream:
+            decoder.feed(chunk)
+            end = final_event(endpointer.feed(chunk))
+            if end is not None:
+                break
+        input_ended = end is None
+        if end is None:
+            end = final_event(endpointer.finish()) or NoSpeech(endpointer.time)
+        began = time.perf_counter()
+        result = decoder.finish()
+        finished = time.perf_counter() - began
+        if input_ended or not isinstance(end, UtteranceEnded) or not result.noise:
+            return StreamedUtterance(result, end, input_ended, finished)
+        endpointer.resume()  # noise: wait for the person
 
 
 def final_event(events: Iterable[object]) -> UtteranceEnded | NoSpeech | None:

@@ -38,10 +38,12 @@ mean starts cold and mishears the first utterances otherwise.
 A file is correct when the routed intent matches (and for ``open_skill`` the opened
 skill) and every labelled slot has its value, compared after trimming spaces;
 slots the turn has beyond the labelled ones do not count against it. An empty
-transcript ("nothing heard") is wrong. Latency is the decoding left after the end of
-speech plus routing time per file (streamed: the recogniser's ``finish``; whole: all of
-the decoding); the NLU model is loaded before timing starts. A streamed report also
-counts the clips whose speech the endpointer cut (``Endpointing.cut``).
+transcript ("nothing heard") is wrong, but for a file labelled as no command
+(``out_of_scope``), where nothing heard and rejected as no command are both right.
+Latency is the decoding left after the end of speech plus routing time per file
+(streamed: the recogniser's ``finish``; whole: all of the decoding); the NLU model is
+loaded before timing starts. A streamed report also counts the clips whose speech the
+endpointer cut (``Endpointing.cut``).
 """
 
 from __future__ import annotations
@@ -128,9 +130,9 @@ class FileResult:
     @property
     def correct(self) -> bool:
         """Intent right and every labelled slot right (extra slots are fine); speech
-        that is no command is right when it was rejected as none."""
-        if self.outcome is None:
-            return self.transcript.rejected and self.label.example.intent in NOT_COMMANDS
+        that is no command is right when it was rejected as none or not heard at all."""
+        if self.outcome is None:  # nothing routed: right only when no command was said
+            return self.label.example.intent in NOT_COMMANDS
         if not self.outcome.intent_correct:
             return False
         return labelled_slots_match(self.label.example.slots, self.outcome.slots)

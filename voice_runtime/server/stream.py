@@ -79,23 +79,36 @@ class Utterance:
     received: int = 0
     done: bool = False
     partial: str = ""
+    transcript: Transcript | None = None
+    """Decoded when the endpointer ended the utterance."""
 
     def __post_init__(self) -> None:
         self.recognizer.start()
 
     def feed(self, pcm: bytes) -> tuple[str | None, UtteranceEnded | NoSpeech | None]:
-        """Decode a chunk (blocking); a new partial text, and the end if the endpointer heard it."""
+        """Decode a chunk (blocking); a new partial text, and the end if the endpointer heard
+        it. Noise (no words, or a stray word of no command) does not end it: listening goes
+        on, as in ``audio/utterance.py``."""
         partial = self.recognizer.feed(pcm)
         ended: UtteranceEnded | NoSpeech | None = None
         for event in self.endpointer.feed(pcm) if self.endpointer else ():
             if isinstance(event, UtteranceEnded | NoSpeech):
                 ended = event
+        if isinstance(ended, UtteranceEnded) and self.endpointer is not None:
+            self.transcript = self.recognizer.finish()
+            if self.transcript.noise:
+                self.transcript, ended, partial = None, None, None
+                self.endpointer.resume()
+                self.recognizer.start()
         fresh = None
         if partial and partial != self.partial:
             self.partial = fresh = partial
         return fresh, ended
 
     def finish(self) -> Transcript:
+        """The transcript (decoded now, unless the endpointer's end decoded it)."""
+        if self.transcript is not None:
+            return self.transcript
         return self.recognizer.finish()
 
 

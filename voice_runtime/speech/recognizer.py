@@ -26,6 +26,8 @@ CHUNK_BYTES = 4096
 """Bytes fed per call by ``transcribe`` (128 ms of 16 kHz 16-bit audio)."""
 MIN_VOICED_SECONDS = 0.04
 """Less voiced sound than this (silence, hiss, hum) is no speech: the transcript is empty."""
+NOISE_VOICED_SECONDS = 0.25
+"""A rejected transcript (no command) from less voice than this was noise, not a person."""
 _FRAME, _HOP, _RUN = 512, 256, 3
 _VOICING = 0.35  # normalised autocorrelation peak at a 60-400 Hz pitch lag
 _FLOOR = 1e-5  # mean square of a frame (-50 dBFS) below which it is silence
@@ -64,6 +66,7 @@ class Transcript:
     None when it cannot tell; ``text`` is empty when nothing was heard (silence, or
     noise without voiced sound). ``rejected``: the confidence is below the backend's
     limit for a command, so the speech is taken as no command at all.
+    ``voiced_seconds``: how much of the audio was voice (``voiced_seconds()``).
     """
 
     text: str
@@ -72,6 +75,7 @@ class Transcript:
     audio_seconds: float
     decode_seconds: float
     rejected: bool = False
+    voiced_seconds: float = 0.0
 
     @property
     def real_time_factor(self) -> float:
@@ -81,6 +85,13 @@ class Transcript:
     @property
     def empty(self) -> bool:
         return not self.text.strip()
+
+    @property
+    def noise(self) -> bool:
+        """No person spoke: nothing heard, or a word or two of no command decoded from a
+        moment of voice (kitchen clatter heard as "what"). A sentence that is no command
+        holds more voice than ``NOISE_VOICED_SECONDS``."""
+        return self.empty or (self.rejected and self.voiced_seconds < NOISE_VOICED_SECONDS)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"real_time_factor": self.real_time_factor}
@@ -143,7 +154,8 @@ class Recognizer(ABC):
                 raise InputError("finish() before start(): begin an utterance first")
             began = time.perf_counter()
             text, confidence = self._finish()
-            if voiced_seconds(bytes(self._audio)) < MIN_VOICED_SECONDS:
+            voiced = voiced_seconds(bytes(self._audio))
+            if voiced < MIN_VOICED_SECONDS:
                 text, confidence = "", None  # silence or noise: whatever was decoded is noise
             self._active = False
             self._audio = bytearray()
@@ -155,6 +167,7 @@ class Recognizer(ABC):
                 self._bytes / 2 / RATE,
                 self._busy,
                 bool(text) and confidence is not None and confidence < self.reject_below,
+                voiced,
             )
 
     # -- whole clips -------------------------------------------------------------------
