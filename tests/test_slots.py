@@ -81,3 +81,38 @@ def test_a_moved_entity_never_overrides_what_its_slot_was_tagged_with(coffee: Sk
 def test_an_entity_naming_no_value_of_any_slot_is_dropped(coffee: Skill) -> None:
     nlu = understood("a latte with a lot of gravel", ("milk_amount", "a lot of gravel"))
     assert extract_slots(coffee, nlu) == {"coffee_drink": "latte"}
+
+
+@pytest.mark.parametrize(
+    ("text", "tagged", "expected"),
+    [
+        (  # the model tagged part of the value said: the whole phrase wins
+            "a mocha with some almond milk",
+            [("coffee_drink", "mocha"), ("milk_amount", "almond milk")],
+            {"coffee_drink": "mocha", "milk_amount": "some_almond_milk"},
+        ),
+        (
+            "a coffee with a bit of cream and brown sugar",
+            [("milk_amount", "cream"), ("sugar_amount", "brown sugar")],
+            {
+                "coffee_drink": "coffee",
+                "milk_amount": "a_bit_of_cream",
+                "sugar_amount": "brown_sugar",
+            },
+        ),
+        (  # "medium" of "medium roast" is no size
+            "can i get a medium roast mocha",
+            [("size", "medium"), ("roast", "medium roast"), ("coffee_drink", "mocha")],
+            {"roast": "medium_roast", "coffee_drink": "mocha"},
+        ),
+        (  # said on its own too, it is one
+            "can i get a medium medium roast mocha",
+            [("size", "medium"), ("roast", "medium roast"), ("coffee_drink", "mocha")],
+            {"size": "medium", "roast": "medium_roast", "coffee_drink": "mocha"},
+        ),
+    ],
+)
+def test_slot_words_are_read_as_the_whole_phrase_said(
+    coffee: Skill, text: str, tagged: list[tuple[str, str]], expected: dict[str, str]
+) -> None:
+    assert extract_slots(coffee, understood(text, *tagged)) == expected

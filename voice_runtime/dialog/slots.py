@@ -73,7 +73,46 @@ def extract_slots(
             value = value_in_text(slot, nlu.text, nlu.language)
             if value is not None:
                 found[name] = value
-    return found
+    return whole_phrases(found, lists, nlu.text, nlu.language)
+
+
+def whole_phrases(
+    found: dict[str, str], slots: list[Slot], text: str, language: str
+) -> dict[str, str]:
+    """List slot values read as the whole phrase said.
+
+    A value said only inside a longer value of the same slot becomes that value
+    ("almond milk" of "some almond milk", "cream" of "a bit of cream"); a value said
+    only inside the value found for another slot is dropped ("medium" of "medium
+    roast"). A value whose words are not in the text as such (a near spelling) stays.
+    """
+    said = _spoken(text, language)
+    spans = {s.name: value_spans(s, said, language) for s in slots if s.name in found}
+    chosen = {  # where each found value is said
+        name: [(a, b) for a, b, value in spans[name] if value == found[name]] for name in spans
+    }
+    result = dict(found)
+    for name, places in chosen.items():
+        if not places:
+            continue
+        wider = {
+            value
+            for a, b, value in spans[name]
+            if value != found[name] and all(_within(place, (a, b)) for place in places)
+        }
+        others = [place for other, kept in chosen.items() if other != name for place in kept]
+        if len(wider) == 1:
+            result[name] = wider.pop()
+        elif all(any(_within(place, other) for other in others) for place in places):
+            del result[name]
+    return result
+
+
+def _within(inner: tuple[int, int], outer: tuple[int, int]) -> bool:
+    """Whether the span ``inner`` lies inside the longer span ``outer``."""
+    return (
+        outer[0] <= inner[0] and inner[1] <= outer[1] and outer[1] - outer[0] > inner[1] - inner[0]
+    )
 
 
 def text_slots(skill: Skill, nlu: NluResult, wanted: dict[str, Slot]) -> dict[str, str]:
@@ -175,24 +214,29 @@ def value_in_text(slot: Slot, text: str, language: str, whole: bool = False) -> 
         return _number(slot, text, language)
     if slot.type == "time":
         return _time(text, language, whole)
-    said = _spoken(text, language)
-    found = [
-        (start, end, value_id)
-        for form, value_id in _word_index(slot, language).items()
-        if form
-        for start, end in _spans(said, form, language)
-    ]
+    found = value_spans(slot, _spoken(text, language), language)
     # A value said inside a longer one is part of it: "milk" in "a lot of milk".
     hits = {
         value_id
         for start, end, value_id in found
-        if not any(s <= start and end <= e and e - s > end - start for s, e, _ in found)
+        if not any(_within((start, end), (s, e)) for s, e, _ in found)
     }
     if len(hits) == 1:
         return hits.pop()
     if whole and not hits:
         return list_value(slot, text, language)
     return None
+
+
+def value_spans(slot: Slot, said: str, language: str) -> list[tuple[int, int, str]]:
+    """Every place a value of the slot is said in ``said`` (``_spoken`` text):
+    (start, end, value id)."""
+    return [
+        (start, end, value_id)
+        for form, value_id in _word_index(slot, language).items()
+        if form
+        for start, end in _spans(said, form, language)
+    ]
 
 
 _INDEXES: dict[tuple[int, str], tuple[Slot, dict[str, str]]] = {}
