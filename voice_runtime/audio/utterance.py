@@ -23,15 +23,15 @@ from typing import Generic, Protocol, TypeVar
 from .endpoint import Endpointer, NoSpeech, UtteranceEnded
 
 
-class Heard(Protocol):
+class Decoded(Protocol):
     """A decoder's result: ``noise`` when no person spoke in it."""
 
     @property
     def noise(self) -> bool: ...
 
 
-Result = TypeVar("Result", bound=Heard)
-Result_co = TypeVar("Result_co", bound=Heard, covariant=True)
+Result = TypeVar("Result", bound=Decoded)
+Result_co = TypeVar("Result_co", bound=Decoded, covariant=True)
 
 
 class StreamingDecoder(Protocol[Result_co]):
