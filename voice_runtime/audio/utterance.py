@@ -79,8 +79,8 @@ def stream_utterance(
     open utterance (``end_of_input``) or reports no speech.
     """
     stream = iter(chunks)
+    decoder.start()
     while True:
-        decoder.start()
         end: UtteranceEnded | NoSpeech | None = None
         for chunk in stream:
             decoder.feed(chunk)
@@ -93,9 +93,22 @@ def stream_utterance(
         began = time.perf_counter()
         result = decoder.finish()
         finished = time.perf_counter() - began
-        if input_ended or not isinstance(end, UtteranceEnded) or not result.noise:
+        if (
+            input_ended
+            or not isinstance(end, UtteranceEnded)
+            or not listen_on(decoder, endpointer, result)
+        ):
             return StreamedUtterance(result, end, input_ended, finished)
-        endpointer.resume()  # noise: wait for the person
+
+
+def listen_on(decoder: StreamingDecoder[Decoded], endpointer: Endpointer, result: Decoded) -> bool:
+    """After an utterance ended: when its ``result`` was noise, wait for the person
+    again with a fresh decoder (True); otherwise leave both as they are (False)."""
+    if not result.noise:
+        return False
+    endpointer.resume()
+    decoder.start()
+    return True
 
 
 def final_event(events: Iterable[object]) -> UtteranceEnded | NoSpeech | None:

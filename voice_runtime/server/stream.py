@@ -25,6 +25,7 @@ from aiohttp.typedefs import JSONEncoder
 
 from ..audio.endpoint import EndpointConfig, Endpointer, NoSpeech, UtteranceEnded
 from ..audio.resample import to_16k_mono
+from ..audio.utterance import listen_on
 from ..audio.wav import Audio
 from ..dialog.turn import Turn
 from ..errors import AudioError, VoiceError
@@ -96,10 +97,8 @@ class Utterance:
                 ended = event
         if isinstance(ended, UtteranceEnded) and self.endpointer is not None:
             self.transcript = self.recognizer.finish()
-            if self.transcript.noise:
+            if listen_on(self.recognizer, self.endpointer, self.transcript):
                 self.transcript, ended, partial = None, None, None
-                self.endpointer.resume()
-                self.recognizer.start()
         fresh = None
         if partial and partial != self.partial:
             self.partial = fresh = partial
