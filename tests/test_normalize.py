@@ -16,6 +16,9 @@ from voice_runtime.skills.normalize import normalize
         ("the Baking-Class", "the baking class"),
         ("I'd like", "id like"),
         ("open 烘焙 class", "open烘焙class"),
+        ("0:'", "0"),  # an apostrophe left alone at the end (hypothesis found it)
+        ("a ' b", "a b"),
+        ("' 烘焙", "烘焙"),
     ],
 )
 def test_normalize(text: str, expected: str) -> None:

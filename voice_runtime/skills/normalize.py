@@ -18,7 +18,7 @@ def normalize(text: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", text).casefold()
     kept = "".join(" " if unicodedata.category(c)[0] in "PSZC" and c != "'" else c for c in folded)
-    words = _SPACES.sub(" ", kept).strip().replace("'", "")
+    words = _SPACES.sub(" ", kept.replace("'", "")).strip()
     out: list[str] = []
     for i, c in enumerate(words):
         if c == " " and (is_cjk(words[i - 1]) or is_cjk(words[i + 1])):
