@@ -134,6 +134,14 @@ def add_speech_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
     parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="decode with this speech model: a Vosk model, or an acoustic model made by "
+        "'voice adapt' (default: the project's, as the speaker would)",
+    )
+    parser.add_argument(
         "--whole",
         action="store_true",
         help="decode each clip at once, for comparison; by default each clip is streamed "
@@ -170,7 +178,9 @@ def run_speech(args: argparse.Namespace, assistant: Assistant | None = None) -> 
     noise = load_audio(args.noise) if args.noise is not None else None
     assistant = assistant or build_assistant(args)
     check_speech_labels(labels, assistant.catalog)
-    recognizer = recognizer_for(project_of(args), args.lang, assistant.catalog.skills)
+    recognizer = recognizer_for(
+        project_of(args), args.lang, assistant.catalog.skills, model_path=args.model
+    )
     noise_name = str(args.noise) if args.noise else None
     mode: Mode = "whole" if args.whole else "streaming"
     reports = []

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "listen": ("the speaker loop: wake phrase, listen, answer aloud", "listen"),
     "models": ("list, download, verify or remove Vosk speech models", "models"),
     "eval": ("measure accuracy on labelled data", "eval"),
+    "adapt": ("adapt the English acoustic model to labelled recordings", "adapt"),
     "bench": ("measure latency and start-up time", "bench"),
     "demo-services": ("run the example brands' services on 127.0.0.1:8790", "demo_services"),
     "serve": ("run the household server for speakers, TVs and phones", "serve"),

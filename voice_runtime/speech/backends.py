@@ -26,6 +26,7 @@ from ..household import handoff
 from ..nlu.builtin import load_builtin
 from ..project import Project
 from ..skills.model import Skill
+from .adapt import acoustic_dir, is_adapted_model
 from .bias import skill_sentences
 from .model_store import MANIFEST, REGISTRY, asr_dir
 from .pocketsphinx_backend import PocketSphinxRecognizer, bias_for, fit_for
@@ -98,14 +99,21 @@ def recognizer_for(
     unless ``free``.
 
     ``backend`` forces "vosk" or "pocketsphinx"; ``model_path`` forces a Vosk model
-    directory. Vosk's command phrases are ``phrases`` plus the skills' sentences (built
+    directory or an adapted PocketSphinx acoustic model (``voice adapt``); without it
+    PocketSphinx loads the project's adapted model when there is one, else the wheel's.
+    Vosk's command phrases are ``phrases`` plus the skills' sentences (built
     from ``nlu_data/<lang>.yaml``, loaded only when there are skills or no phrases).
     PocketSphinx takes no phrase list: it compiles its own bias from the skills.
     """
     if backend is not None and backend not in BACKENDS:
         raise InputError(f"unknown speech backend {backend!r} (known: {', '.join(BACKENDS)})")
-    if model_path is not None and backend == "pocketsphinx":
-        raise InputError("a model path is for the Vosk backend, not PocketSphinx")
+    acoustic = acoustic_dir(project.models_dir, language)
+    if model_path is not None and is_adapted_model(model_path):
+        backend, acoustic = "pocketsphinx", model_path
+    elif model_path is not None and backend == "pocketsphinx":
+        raise InputError(
+            f"{model_path} is not a PocketSphinx acoustic model (made by 'voice adapt')"
+        )
     if backend != "pocketsphinx":
         path = model_path or _default_vosk_path(project, language)
         if path is not None:
@@ -114,10 +122,12 @@ def recognizer_for(
             return VoskRecognizer(path, language, command)
         if backend == "vosk" or language != "en":
             raise ModelError(download_hint(language))
+    hmm = acoustic if is_adapted_model(acoustic) else None
     if free:
-        return PocketSphinxRecognizer(None, language)
+        return PocketSphinxRecognizer(None, language, acoustic=hmm)
     bias = bias_for(project, skills, language, wake_phrase)
-    return PocketSphinxRecognizer(bias, language, fit=fit_for(bias, skills, language))
+    fit = fit_for(bias, skills, language)
+    return PocketSphinxRecognizer(bias, language, fit=fit, acoustic=hmm)
 
 
 def command_phrases(

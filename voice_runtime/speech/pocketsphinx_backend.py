@@ -13,6 +13,7 @@ English only: for other languages a ``ModelError`` names the Vosk model to use.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from ..audio.convert import to_recognizer_format
@@ -150,6 +151,7 @@ class PocketSphinxRecognizer(Recognizer):
         settings: dict[str, Any] | None = None,
         noise_floor: float = FLOOR_RMS,
         fit: SentenceFit | None = None,
+        acoustic: Path | None = None,
     ) -> None:
         """Load the decoder (about a second for free dictation, far less when biased).
 
@@ -157,7 +159,8 @@ class PocketSphinxRecognizer(Recognizer):
         ``noise_floor`` is the RMS of the microphone floor added under all audio
         (``audio/floor.py``; 0 for none). With ``fit`` the confidence is how much the
         transcript looks like the skills' sentences (``speech/fit.py``), and below
-        ``NOT_A_COMMAND`` the transcript is rejected as no command.
+        ``NOT_A_COMMAND`` the transcript is rejected as no command. ``acoustic`` is an
+        adapted acoustic model (``speech/adapt.py``) in place of the wheel's.
         """
         check_language(language)
         super().__init__(language)
@@ -168,7 +171,7 @@ class PocketSphinxRecognizer(Recognizer):
         ps = _pocketsphinx()
         model = ps.get_model_path()
         options: dict[str, Any] = {
-            "hmm": os.path.join(model, "en-us", "en-us"),
+            "hmm": str(acoustic or os.path.join(model, "en-us", "en-us")),
             "loglevel": "FATAL",
         }
         if bias is None:
