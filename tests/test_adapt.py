@@ -125,3 +125,39 @@ def test_a_project_with_an_adapted_model_loads_it(tmp_path: Path) -> None:
     shutil.copytree(wheel_model(), target)  # any complete model will do: the wheel's own
     adapted = recognizer_for(project, "en", skills)
     assert Path(adapted._decoder.config["hmm"]) == target  # type: ignore[attr-defined]
+
+
+def test_cross_adapting_scores_every_recording_once_by_a_model_that_never_learned_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels = json.loads((COFFEE / "labels.json").read_text("utf-8"))
+    names = NAMES[:8]
+    subset = tmp_path / "labels.json"
+    subset.write_text(json.dumps({name: labels[name] for name in names}), "utf-8")
+    argv = ["--project", str(COFFEE), "eval", "speech", "--audio", str(CLIPS)]
+    argv += ["--labels", str(subset), "--cross-adapt", "2", "--json", str(tmp_path / "r.json")]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "fold 1/2: adapted on the " in printed and " of 4 other recordings" in printed
+    assert "fold 2/2: adapted on the " in printed
+    report = json.loads((tmp_path / "r.json").read_text("utf-8"))
+    assert [r["file"] for r in report["results"]] == names  # each once, in the labels' order
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--cross-adapt", "1"], "needs 2 to 8 folds"),
+        (["--cross-adapt", "9"], "needs 2 to 8 folds"),
+        (["--cross-adapt", "2", "--model", "x"], "no --model"),
+    ],
+)
+def test_cross_adapting_refuses_what_it_cannot_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    labels = json.loads((COFFEE / "labels.json").read_text("utf-8"))
+    subset = tmp_path / "labels.json"
+    subset.write_text(json.dumps({name: labels[name] for name in NAMES[:8]}), "utf-8")
+    argv = ["--project", str(COFFEE), "eval", "speech", "--audio", str(CLIPS)]
+    assert main(argv + ["--labels", str(subset), *extra]) != 0
+    assert message in capsys.readouterr().err

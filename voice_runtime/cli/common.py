@@ -107,3 +107,13 @@ def local_device(
 ) -> Device:
     """The one device of a command that runs on this machine (shell, listen, ask)."""
     return Device.of_type(f"{user}-{device_type}", user, device_type, language=language, room=room)
+
+
+def snr_value(text: str) -> float | None:
+    """An ``--snr`` value: dB as a number, or ``clean`` (no noise) as None."""
+    if text.strip().lower() == "clean":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an SNR in dB or 'clean': {text!r}") from None

@@ -11,17 +11,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from ..audio.convert import load_audio
 from ..audio.noise import REFERENCES
+from ..audio.wav import Audio
 from ..dialog.router import Assistant
 from ..errors import InputError
+from ..evaluation.adaptation import adapt_to, cross_folds
 from ..evaluation.hearing import Mode
 from ..evaluation.nlu_eval import check_labels, evaluate, format_report, load_examples
 from ..evaluation.speech_eval import (
+    Clip,
     Conditions,
+    FileResult,
+    SpeechReport,
     check_speech_labels,
     evaluate_speech,
     format_speech_report,
@@ -30,7 +36,9 @@ from ..evaluation.speech_eval import (
 )
 from ..evaluation.speech_report import format_table, write_report
 from ..speech.backends import recognizer_for
-from .common import add_language, build_assistant, project_of
+from ..speech.pocketsphinx_backend import bias_for
+from .adapt import add_learning_arguments, learning_of
+from .common import add_language, build_assistant, project_of, snr_value
 
 Runner = Callable[[argparse.Namespace, Assistant | None], int]
 Evaluation = tuple[str, Callable[[argparse.ArgumentParser], None], Runner]
@@ -142,6 +150,15 @@ def add_speech_arguments(parser: argparse.ArgumentParser) -> None:
         "'voice adapt' (default: the project's, as the speaker would)",
     )
     parser.add_argument(
+        "--cross-adapt",
+        type=int,
+        default=None,
+        metavar="K",
+        help="score an acoustic model adapted to these recordings (voice adapt) honestly: "
+        "K folds, each scored by a model adapted on the other folds only",
+    )
+    add_learning_arguments(parser)
+    parser.add_argument(
         "--whole",
         action="store_true",
         help="decode each clip at once, for comparison; by default each clip is streamed "
@@ -158,16 +175,6 @@ def add_speech_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def snr_value(text: str) -> float | None:
-    """An ``--snr`` value: dB as a number, or ``clean`` (no noise) as None."""
-    if text.strip().lower() == "clean":
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an SNR in dB or 'clean': {text!r}") from None
-
-
 def run_speech(args: argparse.Namespace, assistant: Assistant | None = None) -> int:
     """Check every input, then score the recordings under each condition; print, write."""
     snrs: list[float | None] = list(args.snr) if args.snr else [None]
@@ -178,19 +185,26 @@ def run_speech(args: argparse.Namespace, assistant: Assistant | None = None) -> 
     noise = load_audio(args.noise) if args.noise is not None else None
     assistant = assistant or build_assistant(args)
     check_speech_labels(labels, assistant.catalog)
-    recognizer = recognizer_for(
-        project_of(args), args.lang, assistant.catalog.skills, model_path=args.model
-    )
     noise_name = str(args.noise) if args.noise else None
     mode: Mode = "whole" if args.whole else "streaming"
-    reports = []
-    for snr in snrs:
-        conditions = Conditions(args.lang, snr, noise_name, args.seed, args.snr_reference, mode)
-        report = evaluate_speech(
-            assistant, recognizer, clips, conditions, noise, str(args.audio), str(args.labels)
+    conditions = [
+        Conditions(args.lang, snr, noise_name, args.seed, args.snr_reference, mode) for snr in snrs
+    ]
+    if args.cross_adapt is not None:
+        reports = cross_adapted(args, assistant, clips, noise, conditions)
+        for report in reports:
+            print(format_speech_report(report), flush=True)
+    else:
+        recognizer = recognizer_for(
+            project_of(args), args.lang, assistant.catalog.skills, model_path=args.model
         )
-        print(format_speech_report(report), flush=True)
-        reports.append(report)
+        reports = []
+        for condition in conditions:
+            report = evaluate_speech(
+                assistant, recognizer, clips, condition, noise, str(args.audio), str(args.labels)
+            )
+            print(format_speech_report(report), flush=True)
+            reports.append(report)
     if len(reports) > 1:
         print(format_table(reports), flush=True)
     if args.json is not None:
@@ -201,6 +215,54 @@ def run_speech(args: argparse.Namespace, assistant: Assistant | None = None) -> 
         for path in write_report(args.report, reports):
             print(f"wrote {path}")
     return 0
+
+
+def cross_adapted(
+    args: argparse.Namespace,
+    assistant: Assistant,
+    clips: list[Clip],
+    noise: Audio | None,
+    conditions: list[Conditions],
+) -> list[SpeechReport]:
+    """``--cross-adapt K``: each fold of the clips scored, under every condition, by an
+    acoustic model adapted (as ``voice adapt`` does) on the other folds only."""
+    folds = int(args.cross_adapt)
+    if args.lang != "en" or args.model is not None:
+        raise InputError("--cross-adapt adapts the English model itself: --lang en, no --model")
+    if not 2 <= folds <= len(clips):
+        raise InputError(f"--cross-adapt needs 2 to {len(clips)} folds (the clips), not {folds}")
+    learning = learning_of(args, noise, None)
+    project, skills = project_of(args), assistant.catalog.skills
+    base = recognizer_for(project, "en", skills, backend="pocketsphinx")
+    dictionary = bias_for(project, skills, "en").dict_path
+    scored: list[list[tuple[int, FileResult]]] = [[] for _ in conditions]
+    with tempfile.TemporaryDirectory(prefix="voice-cross-adapt-") as temp:
+        for fold, (learn, score) in enumerate(cross_folds(len(clips), folds), 1):
+            out = Path(temp) / f"fold-{fold}"
+            heard, _ = adapt_to(
+                assistant, base, [clips[i] for i in learn], learning, dictionary, out
+            )
+            print(
+                f"fold {fold}/{folds}: adapted on the {heard} of {len(learn)} other "
+                f"recordings understood, scoring {len(score)}",
+                flush=True,
+            )
+            adapted = recognizer_for(project, "en", skills, model_path=out)
+            fold_clips = [clips[i] for i in score]
+            for place, condition in enumerate(conditions):
+                report = evaluate_speech(
+                    assistant, adapted, fold_clips, condition, noise, indices=score
+                )
+                scored[place] += zip(score, report.results, strict=True)
+    return [
+        SpeechReport(
+            str(args.audio),
+            str(args.labels),
+            condition,
+            tuple(r for _, r in sorted(results, key=lambda pair: pair[0])),
+        )
+        for condition, results in zip(conditions, scored, strict=True)
+    ]
 
 
 # name -> (summary, add its arguments, run it); a new evaluation adds one entry.

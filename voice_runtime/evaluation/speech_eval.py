@@ -383,13 +383,16 @@ def evaluate_speech(
     noise: Audio | None = None,
     audio_dir: str = "",
     labels: str = "",
+    indices: Sequence[int] | None = None,
 ) -> SpeechReport:
     """Every clip through (noise,) the recogniser and the assistant, in a fresh session.
 
     ``noise`` is the noise clip when ``conditions.snr_db`` is set (None: white noise).
+    ``indices`` are the clips' places in the whole set, when these are part of it:
+    each clip's noise seed is ``conditions.seed`` + its index, as in a whole run.
     """
     if clips:
-        recognizer.calibrate(present(clips[0].audio, conditions, noise, 0))
+        recognizer.calibrate(present(clips[0].audio, conditions, noise, (indices or [0])[0]))
     assistant.handle_sync("warm up the model", Session(language=conditions.language))  # loaded
     results = tuple(
         result_of(
@@ -398,7 +401,7 @@ def evaluate_speech(
             hear(recognizer, clip.audio, conditions, noise, index),
             conditions.language,
         )
-        for index, clip in enumerate(clips)
+        for index, clip in zip(indices or range(len(clips)), clips, strict=True)
     )
     return SpeechReport(audio_dir, labels, conditions, results)
 
