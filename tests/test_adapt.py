@@ -17,7 +17,7 @@ import pytest
 
 from voice_runtime.cli.common import load_skills
 from voice_runtime.cli.main import main
-from voice_runtime.errors import ModelError
+from voice_runtime.errors import InputError, ModelError
 from voice_runtime.project import Project
 from voice_runtime.speech import adapt
 from voice_runtime.speech.adapt import AdaptationClip, acoustic_dir, adapt_model, wheel_model
@@ -80,6 +80,14 @@ def test_without_sphinxtrain_adapting_says_what_to_install(
 def test_nothing_to_adapt_on_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="nothing to adapt on"):
         adapt_model([], tmp_path / "dict", tmp_path / "out")
+
+
+def test_a_folder_of_other_files_is_never_replaced(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("keep me", "utf-8")
+    clip = AdaptationClip("a", b"\0\0" * 16000, "coffee")
+    with pytest.raises(InputError, match="holds other files"):
+        adapt_model([clip], tmp_path / "dict", tmp_path)
+    assert (tmp_path / "notes.txt").read_text("utf-8") == "keep me"
 
 
 def test_snr_levels_without_noise_are_refused(capsys: pytest.CaptureFixture[str]) -> None:

@@ -36,7 +36,7 @@ from ..evaluation.speech_eval import (
 )
 from ..evaluation.speech_report import format_table, write_report
 from ..speech.backends import recognizer_for
-from ..speech.pocketsphinx_backend import bias_for
+from ..speech.pocketsphinx_backend import PocketSphinxRecognizer, bias_for
 from .adapt import add_learning_arguments, learning_of
 from .common import add_language, build_assistant, project_of, snr_value
 
@@ -198,6 +198,8 @@ def run_speech(args: argparse.Namespace, assistant: Assistant | None = None) -> 
         recognizer = recognizer_for(
             project_of(args), args.lang, assistant.catalog.skills, model_path=args.model
         )
+        if isinstance(recognizer, PocketSphinxRecognizer) and recognizer.acoustic:
+            print(f"acoustic model: {recognizer.acoustic} (adapted by voice adapt)", flush=True)
         reports = []
         for condition in conditions:
             report = evaluate_speech(

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..errors import ModelError
+from ..errors import InputError, ModelError
 from .sphinx_files import read_sendump, write_mixture_weights
 
 SPHINXTRAIN = Path("/usr/lib/sphinxtrain")
@@ -119,10 +119,13 @@ def adapt_model(
     ``dictionary`` spells every word of the transcripts (a bias's ``skills.dict``).
     With ``keep_variances`` the base's variances stay: adapted ones are sharper and,
     measured on the coffee recordings, cost more in loud noise than they gave in quiet.
-    Writes ``out`` whole or not at all.
+    Writes ``out`` whole or not at all, replacing an earlier adapted model there (a
+    folder of anything else is refused).
     """
     if not clips:
         raise ModelError("nothing to adapt on: no recording with a transcript")
+    if out.exists() and any(out.iterdir()) and not (out / MANIFEST).is_file():
+        raise InputError(f"{out} holds other files: adapt into a new or empty folder")
     began = time.perf_counter()
     base = base or wheel_model()
     tools = {name: _tool(name) for name in ("sphinx_fe", "bw", "map_adapt", "mk_s2sendump")}

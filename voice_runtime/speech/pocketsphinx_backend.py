@@ -166,6 +166,7 @@ class PocketSphinxRecognizer(Recognizer):
         super().__init__(language)
         self.bias = bias
         self.fit = fit
+        self.acoustic = acoustic
         if fit is not None:
             self.reject_below = NOT_A_COMMAND
         ps = _pocketsphinx()
