@@ -21,7 +21,8 @@ import yaml
 
 from voice_runtime.nlu import fast_export
 from voice_runtime.nlu.engine import load_model
-from voice_runtime.nlu.fast import FastNlu, _analyze, _consistent_bilou, _crf_decode
+from voice_runtime.nlu.fast import FastNlu, _consistent_bilou, _crf_decode
+from voice_runtime.nlu.fast_features import _analyze
 from voice_runtime.nlu.model import NluModel
 from voice_runtime.project import Project
 

@@ -35,18 +35,15 @@ from voice_runtime.cli.shell import print_turn
 from voice_runtime.dialog.session import Session
 from voice_runtime.dialog.turn import ServiceCall, SkillResponse, Turn
 from voice_runtime.services.caller import ServiceCaller
-from voice_runtime.services.client import (
+from voice_runtime.services.client import ServiceClient, ServiceFailure, ServiceRequest, scrub
+from voice_runtime.services.policy import PolicyConnector, RefusedAddressError, ServicePolicy
+from voice_runtime.services.reply import (
     MAX_CARD_TEXT,
     MAX_SPEECH,
-    ServiceClient,
-    ServiceFailure,
     ServiceReply,
-    ServiceRequest,
     is_unsafe_char,
     parse_reply,
-    scrub,
 )
-from voice_runtime.services.policy import PolicyConnector, RefusedAddressError, ServicePolicy
 from voice_runtime.services.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,

@@ -8,9 +8,9 @@ model archive. It follows Rasa 3.6 step by step:
 - tokens: WhitespaceTokenizer's regular expressions, or jieba with the model's
   user dictionary (on a jieba instance of its own, so Rasa's global one is not
   loaded twice);
-- sparse features: LexicalSyntacticFeaturizer's window features, then each
-  CountVectorsFeaturizer (sklearn's word / char / char_wb analyzers), per token
-  and, for the sentence, over the joined tokens;
+- sparse features (`fast_features`): LexicalSyntacticFeaturizer's window
+  features, then each CountVectorsFeaturizer (sklearn's word / char / char_wb
+  analyzers), per token and, for the sentence, over the joined tokens;
 - DIET: sparse-to-dense layers, the sentence features appended as the last
   token, the transformer encoder (pre-norm layers, sinusoidal positions, exact
   GELU), the intent embedding's dot-product similarity with the saved label
@@ -29,13 +29,13 @@ import math
 import re
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .fast_export import FORMAT, Array, archive_digest, cache_paths
+from .fast_features import SparseFeaturizer, Token
 from .result import NluResult
 
 # WhitespaceTokenizer (rasa/nlu/tokenizers/whitespace_tokenizer.py), needs `regex`
@@ -57,27 +57,8 @@ _EMOJI = re.compile(
     "]+",
     flags=re.UNICODE,
 )
-_NUMBER = re.compile(r"\b[0-9]+\b")  # CountVectorsFeaturizer._process_tokens
-_SKLEARN_TOKEN = re.compile(r"(?u)\b\w+\b")
-_SKLEARN_SPACES = re.compile(r"\s\s+")
-_LEXICAL: dict[str, Callable[[str], object]] = {
-    "low": lambda t: t.islower(),
-    "title": lambda t: t.istitle(),
-    "prefix5": lambda t: t[:5],
-    "prefix2": lambda t: t[:2],
-    "suffix5": lambda t: t[-5:],
-    "suffix3": lambda t: t[-3:],
-    "suffix2": lambda t: t[-2:],
-    "suffix1": lambda t: t[-1:],
-    "pos": lambda t: None,
-    "pos2": lambda t: None,
-    "upper": lambda t: t.isupper(),
-    "digit": lambda t: t.isdigit(),
-}
 _BILOU = ("B-", "I-", "L-", "U-")
 NO_ENTITY = "O"
-
-Token = tuple[str, int, int]  # text, start, end
 
 
 class FastNlu:
@@ -99,26 +80,7 @@ class FastNlu:
             tokenizer.get("dictionary", "") if tokenizer["kind"] == "jieba" else None
         )
         self._regex: Any = None
-        self._parts = meta["sequence_features"]
-        offsets, offset = [], 0
-        for part in self._parts:
-            offsets.append(offset)
-            offset += part["size"] or 0
-        self._offsets = offsets
-        sentence_offsets, offset = [], 0
-        for part in self._parts:
-            if part["kind"] == "count_vectors":
-                sentence_offsets.append(offset)
-                offset += part["size"] or 0
-            else:
-                sentence_offsets.append(-1)
-        self._sentence_offsets = sentence_offsets
-        for part in self._parts:
-            if part["kind"] == "lexical":
-                part["_map"] = {
-                    (int(key.split("###")[0]), key.split("###")[1]): values
-                    for key, values in part["feature_to_idx"].items()
-                }
+        self._featurizer = SparseFeaturizer(meta["sequence_features"])
 
     @classmethod
     def load(cls, model_path: Path, language: str, check: bool = True) -> FastNlu | None:
@@ -154,7 +116,7 @@ class FastNlu:
         tokens = self._tokenize(text)
         if not tokens:
             return None
-        sequence, sentence = self._features(tokens)
+        sequence, sentence = self._featurizer.features(tokens)
         hidden = self._encode(sequence, sentence)
         intent, ranking = self._intents(hidden[len(tokens)])
         entities = self._entities(text, tokens, hidden)
@@ -201,66 +163,6 @@ class FastNlu:
                     tokenizer.load_userdict(io.BytesIO(self._jieba_dictionary.encode("utf-8")))
                 self._jieba = tokenizer
             return self._jieba
-
-    # -- sparse features (as (row, column, value) triples) -----------------
-
-    def _features(self, tokens: list[Token]) -> tuple[list[dict[int, float]], dict[int, float]]:
-        sequence: list[dict[int, float]] = [defaultdict(float) for _ in tokens]
-        sentence: dict[int, float] = defaultdict(float)
-        for part, offset, sentence_offset in zip(
-            self._parts, self._offsets, self._sentence_offsets, strict=True
-        ):
-            if part["kind"] == "lexical":
-                self._lexical(part, tokens, offset, sequence)
-                continue
-            vocabulary = part["vocabulary"]
-            if not vocabulary:
-                continue
-            words = [_NUMBER.sub("__NUMBER__", text) for text, _, _ in tokens]
-            if part["lowercase"]:
-                words = [w.lower() for w in words]
-            for row, word in zip(sequence, words, strict=True):
-                for gram in _analyze(part, word):
-                    column = vocabulary.get(gram)
-                    if column is not None:
-                        row[offset + column] += 1.0
-            for gram in _analyze(part, " ".join(words)):
-                column = vocabulary.get(gram)
-                if column is not None:
-                    sentence[sentence_offset + column] += 1.0
-        return sequence, sentence
-
-    @staticmethod
-    def _lexical(
-        part: dict[str, Any], tokens: list[Token], offset: int, rows: list[dict[int, float]]
-    ) -> None:
-        config: list[list[str]] = part["features"]
-        mapping: dict[tuple[int, str], dict[str, int]] = part["_map"]
-        window = len(config)
-        half = window // 2
-        count = len(tokens)
-        for anchor in range(count):
-            features: dict[tuple[int, str], str] = {}
-            for position, relative in enumerate(range(-half, half + window % 2)):
-                at = anchor + relative
-                if at < 0 or at >= count:
-                    continue
-                text = tokens[at][0]
-                for name in config[position]:
-                    if name == "EOS":
-                        value = str(at == count - 1)
-                    elif name == "BOS":
-                        value = str(at == 0)
-                    else:
-                        value = str(_LEXICAL[name](text))
-                    features[(position, name)] = value
-            for key, value in features.items():
-                values = mapping.get(key)
-                if not values:
-                    continue
-                index = values.get(value, -1)
-                if index > -1:
-                    rows[anchor][offset + index] = 1.0
 
     # -- DIET -------------------------------------------------------------
 
@@ -428,46 +330,6 @@ class FastNlu:
         within = start - last_end <= 3
         split = self._split.get(tag, self._split["split_entities_by_comma"])
         return within and not split
-
-
-def _analyze(part: dict[str, Any], document: str) -> list[str]:
-    """sklearn CountVectorizer's analyzer (no accents stripping, no stop words)."""
-    if part["lowercase"]:
-        document = document.lower()
-    min_n, max_n = part["min_ngram"], part["max_ngram"]
-    analyzer = part["analyzer"]
-    if analyzer == "word":
-        words = _SKLEARN_TOKEN.findall(document)
-        if max_n == 1:
-            return list(words)
-        grams = list(words) if min_n == 1 else []
-        for n in range(max(min_n, 2), min(max_n + 1, len(words) + 1)):
-            for i in range(len(words) - n + 1):
-                grams.append(" ".join(words[i : i + n]))
-        return grams
-    document = _SKLEARN_SPACES.sub(" ", document)
-    if analyzer == "char":
-        length = len(document)
-        grams = list(document) if min_n == 1 else []
-        for n in range(max(min_n, 2), min(max_n + 1, length + 1)):
-            for i in range(length - n + 1):
-                grams.append(document[i : i + n])
-        return grams
-    if analyzer == "char_wb":
-        grams = []
-        for word in document.split():
-            word = " " + word + " "
-            length = len(word)
-            for n in range(min_n, max_n + 1):
-                offset = 0
-                grams.append(word[offset : offset + n])
-                while offset + n < length:
-                    offset += 1
-                    grams.append(word[offset : offset + n])
-                if offset == 0:
-                    break
-        return grams
-    raise ValueError(f"unknown analyzer {analyzer}")
 
 
 _erf = np.frompyfunc(math.erf, 1, 1)

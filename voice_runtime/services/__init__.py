@@ -4,24 +4,17 @@
 - `secrets`: a brand's secret from the environment or a secrets file;
 - `policy`: which service URLs may be called;
 - `breaker`: a circuit breaker per service;
-- `client`: the request and reply types and `ServiceClient` (async);
+- `reply`: `ServiceReply` and `parse_reply`, the reply's validation and cleaning;
+- `client`: the request and failure types and `ServiceClient` (async);
 - `caller`: `ServiceCaller`, the router's gateway to them.
 """
 
 from __future__ import annotations
 
 from .breaker import BreakerState, CircuitBreaker
-from .client import (
-    InvalidReplyError,
-    ServiceClient,
-    ServiceFailure,
-    ServiceOutcome,
-    ServiceReply,
-    ServiceRequest,
-    parse_reply,
-    pseudonym,
-)
+from .client import ServiceClient, ServiceFailure, ServiceOutcome, ServiceRequest, pseudonym
 from .policy import ALLOW_PRIVATE_ENV, PolicyError, ServicePolicy
+from .reply import InvalidReplyError, ServiceReply, parse_reply
 from .secrets import SECRETS_FILE_ENV, load_secret, secret_env_var
 from .signing import ServiceError, SignatureError, sign, verify
 

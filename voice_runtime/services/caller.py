@@ -31,8 +31,9 @@ from ..dialog.turn import ServiceCall
 from ..nlu.numbers_base import format_number
 from ..skills.free_text import clean_free_text
 from ..skills.model import Service, Skill, Slot
-from .client import ServiceClient, ServiceReply, ServiceRequest, pseudonym
+from .client import ServiceClient, ServiceRequest, pseudonym
 from .policy import ascii_safe, display_url
+from .reply import ServiceReply
 from .secrets import load_secret
 from .signing import ServiceError
 
