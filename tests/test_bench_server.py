@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from voice_runtime.cli.bench_load import Result
 from voice_runtime.cli.bench_server import (
-    Result,
     ServerProcess,
     add_server_arguments,
     bench_server,
