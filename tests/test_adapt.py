@@ -109,7 +109,7 @@ def test_a_model_adapted_on_recordings_hears_them_at_least_as_well(
     labels = json.loads((COFFEE / "labels.json").read_text("utf-8"))
     subset = tmp_path / "labels.json"
     subset.write_text(json.dumps({name: labels[name] for name in NAMES}), "utf-8")
-    before = eval_correct(subset, tmp_path / "before.json")
+    before = eval_correct(subset, tmp_path / "before.json", "--model", str(wheel_model()))
     model = tmp_path / "acoustic"
     argv = ["--project", str(COFFEE), "adapt", "--audio", str(CLIPS), "--labels", str(subset)]
     assert main(argv + ["--out", str(model)]) == 0
