@@ -199,7 +199,7 @@ def run_speech(args: argparse.Namespace, assistant: Assistant | None = None) -> 
             project_of(args), args.lang, assistant.catalog.skills, model_path=args.model
         )
         if isinstance(recognizer, PocketSphinxRecognizer) and recognizer.acoustic:
-            print(f"acoustic model: {recognizer.acoustic} (adapted by voice adapt)", flush=True)
+            print(f"acoustic model: {recognizer.acoustic}", flush=True)
         reports = []
         for condition in conditions:
             report = evaluate_speech(
