@@ -1,7 +1,8 @@
 """`voice eval nlu --data FILE.jsonl [--lang L] [--json OUT]`: measure understanding;
 `voice eval speech --audio DIR --labels labels.json [--lang en] [--noise FILE --snr DB]
-[--json OUT] [--seed N] [--whole]`: measure it from recordings, streamed through the
-endpointer as from a microphone (``--whole``: each clip decoded at once).
+[--json OUT] [--seed N] [--whole] [--model DIR | --cross-adapt K]`: measure it from
+recordings, streamed through the endpointer as from a microphone (``--whole``: each
+clip decoded at once; ``--cross-adapt``: by acoustic models adapted on other folds).
 
 One subcommand per kind of evaluation, each registered in EVALUATIONS with its
 summary, its arguments and its runner (today: `nlu` and `speech`).
@@ -110,7 +111,7 @@ def write_json(path: Path, data: object) -> None:
 
 def add_speech_arguments(parser: argparse.ArgumentParser) -> None:
     """--audio DIR --labels FILE [--lang] [--noise FILE] [--snr DB] [--seed N] [--whole]
-    [--json OUT] [--report DIR]."""
+    [--model DIR | --cross-adapt K [--adapt-variances]] [--json OUT] [--report DIR]."""
     parser.add_argument("--audio", type=Path, required=True, help="folder with the WAV files")
     parser.add_argument(
         "--labels",
