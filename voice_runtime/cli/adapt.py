@@ -18,7 +18,6 @@ import argparse
 from pathlib import Path
 
 from ..audio.convert import load_audio
-from ..audio.noise import REFERENCES
 from ..audio.wav import Audio
 from ..errors import InputError
 from ..evaluation.adaptation import NOISY_SNRS, SEED, Learning, adapt_to
@@ -26,7 +25,7 @@ from ..evaluation.speech_eval import check_speech_labels, load_clips, load_label
 from ..speech.adapt import acoustic_dir
 from ..speech.backends import recognizer_for
 from ..speech.pocketsphinx_backend import bias_for
-from .common import build_assistant, project_of, snr_value
+from .common import add_snr_arguments, build_assistant, project_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,16 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--labels", type=Path, required=True, help="their labels, as for 'voice eval speech'"
     )
     parser.add_argument("--noise", type=Path, default=None, help="noise to learn with too")
-    parser.add_argument(
-        "--snr",
-        type=snr_value,
-        nargs="+",
-        default=None,
-        metavar="DB",
-        help="learn each recording at these SNRs (default with --noise: clean 24 12 6)",
-    )
-    parser.add_argument(
-        "--snr-reference", choices=REFERENCES, default="active", help="as for voice eval speech"
+    add_snr_arguments(
+        parser, "learn each recording at these SNRs (default with --noise: clean 24 12 6)"
     )
     parser.add_argument("--seed", type=int, default=SEED, help=f"noise seed (default: {SEED})")
     add_learning_arguments(parser)

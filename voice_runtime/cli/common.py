@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..audio.noise import REFERENCES
 from ..dialog.router import Assistant, RouterSettings
 from ..household.home import Household
 from ..nlu.builtin import builtin_sentences
@@ -117,3 +118,18 @@ def snr_value(text: str) -> float | None:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an SNR in dB or 'clean': {text!r}") from None
+
+
+def add_snr_arguments(parser: argparse.ArgumentParser, snr_help: str) -> None:
+    """``--snr DB [DB ...]`` (numbers or ``clean``) and ``--snr-reference``, as the
+    speech eval and ``voice adapt`` take them."""
+    parser.add_argument(
+        "--snr", type=snr_value, nargs="+", default=None, metavar="DB", help=snr_help
+    )
+    parser.add_argument(
+        "--snr-reference",
+        choices=REFERENCES,
+        default="active",
+        help="how the SNR is measured: 'active' speech RMS against noise RMS (default) or "
+        "'peak' frame energies, as Picovoice's speech-to-intent benchmark mixes",
+    )

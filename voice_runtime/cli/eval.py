@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..audio.convert import load_audio
-from ..audio.noise import REFERENCES
 from ..audio.wav import Audio
 from ..dialog.router import Assistant
 from ..errors import InputError
@@ -39,7 +38,7 @@ from ..evaluation.speech_report import format_table, write_report
 from ..speech.backends import recognizer_for
 from ..speech.pocketsphinx_backend import PocketSphinxRecognizer, bias_for
 from .adapt import add_learning_arguments, learning_of
-from .common import add_language, build_assistant, project_of, snr_value
+from .common import add_language, add_snr_arguments, build_assistant, project_of
 
 Runner = Callable[[argparse.Namespace, Assistant | None], int]
 Evaluation = tuple[str, Callable[[argparse.ArgumentParser], None], Runner]
@@ -125,21 +124,10 @@ def add_speech_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--noise", type=Path, default=None, help="noise WAV to mix in (needs --snr)"
     )
-    parser.add_argument(
-        "--snr",
-        type=snr_value,
-        nargs="+",
-        default=None,
-        metavar="DB",
-        help="mix noise in at this SNR in dB (white noise unless --noise); several "
+    add_snr_arguments(
+        parser,
+        "mix noise in at this SNR in dB (white noise unless --noise); several "
         "values (and 'clean') run one evaluation each: --snr clean 24 18 12 6",
-    )
-    parser.add_argument(
-        "--snr-reference",
-        choices=REFERENCES,
-        default="active",
-        help="how the SNR is measured: 'active' speech RMS against noise RMS (default) or "
-        "'peak' frame energies, as Picovoice's speech-to-intent benchmark mixes",
     )
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
     parser.add_argument(
